@@ -1,0 +1,10 @@
+"""Datasets: MNIST, shipped with the package, and a shuffling batch iterator."""
+from scratchgan.data.mnist import (
+    BatchIterator,
+    DataError,
+    load_mnist,
+    mnist_dataset,
+    to_unit_range,
+)
+
+__all__ = ["BatchIterator", "DataError", "load_mnist", "mnist_dataset", "to_unit_range"]

@@ -1,0 +1,173 @@
+"""2-D convolution as im2col + one matrix product, and its transpose.
+
+Activations are kept in (C, N, H, W) memory behind an (N, C, H, W) view: then a convolution's
+matrix product reads and writes channel-major blocks directly and no transposed copy is needed.
+Every op accepts any strides, so this is a matter of speed, never of correctness.
+
+conv2d's input gradient is conv_transpose2d and the reverse; both weight gradients are
+conv2d_weight. Three Functions, each the other's derivative.
+"""
+from scratchgan import backend as B
+from scratchgan.tensor import Function
+
+
+def _channels_first(x, padding):
+    """(N, C, H, W) -> contiguous (C, N, H + 2p, W + 2p), zero-padded."""
+    N, C, H, W = x.shape
+    xt = x.transpose(1, 0, 2, 3)
+    xp = B.xp_of(x)
+    if padding == 0:
+        return xp.ascontiguousarray(xt)
+    out = xp.zeros((C, N, H + 2 * padding, W + 2 * padding), dtype=x.dtype)
+    out[:, :, padding:padding + H, padding:padding + W] = xt
+    return out
+
+
+def im2col(x, kh, kw, stride, padding):
+    """(N, C, H, W) -> cols (C*kh*kw, N*OH*OW): column (n, oh, ow) is the patch output (oh, ow) sees."""
+    xc = _channels_first(x, padding)
+    C, N, Hp, Wp = xc.shape
+    OH, OW = (Hp - kh) // stride + 1, (Wp - kw) // stride + 1
+    sC, sN, sH, sW = xc.strides
+    windows = B.as_strided(xc, (C, kh, kw, N, OH, OW), (sC, sH, sW, sN, sH * stride, sW * stride))
+    return windows.reshape(C * kh * kw, N * OH * OW), OH, OW  # the one copy
+
+
+def col2im(cols, N, H, W, stride, padding, OH, OW):
+    """cols (C, kh, kw, N, H, W) -> (N, C, OH, OW): every kernel tap adds its strided slice."""
+    C, kh, kw = cols.shape[:3]
+    full_h = max((H - 1) * stride + kh, padding + OH)
+    full_w = max((W - 1) * stride + kw, padding + OW)
+    full = B.xp_of(cols).zeros((C, N, full_h, full_w), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            full[:, :, i:i + stride * (H - 1) + 1:stride, j:j + stride * (W - 1) + 1:stride] += cols[:, i, j]
+    return full[:, :, padding:padding + OH, padding:padding + OW].transpose(1, 0, 2, 3)
+
+
+def _channel_rows(y):
+    """(N, C, H, W) -> (C, N*H*W); free when y is already in (C, N, H, W) memory."""
+    return y.transpose(1, 0, 2, 3).reshape(y.shape[1], -1)
+
+
+def _output_padding(in_size, out_size, k, stride, padding):
+    """The output_padding that makes conv_transpose2d give back `in_size` from `out_size`."""
+    return in_size - ((out_size - 1) * stride - 2 * padding + k)
+
+
+class Conv2d(Function):
+    # y = W ⋆ x (cross-correlation);  dx = conv_transpose2d(gy, W), dW = conv2d_weight(x, gy)
+    def __init__(self, stride, padding):
+        self.stride, self.padding = stride, padding
+
+    def forward(self, x, w):
+        O, C, kh, kw = w.shape
+        cols, OH, OW = im2col(x, kh, kw, self.stride, self.padding)
+        y = w.reshape(O, C * kh * kw) @ cols
+        return y.reshape(O, x.shape[0], OH, OW).transpose(1, 0, 2, 3)
+
+    def backward(self, gy):
+        x, w = self.inputs
+        s, p, k = self.stride, self.padding, w.shape[2:]
+        gx = gw = None
+        if self.needs_input_grad[0]:
+            extra = (_output_padding(x.shape[2], gy.shape[2], k[0], s, p),
+                     _output_padding(x.shape[3], gy.shape[3], k[1], s, p))
+            gx = ConvTranspose2d(s, p, extra)(gy, w)
+        if self.needs_input_grad[1]:
+            gw = Conv2dWeight(k, s, p)(x, gy)
+        return gx, gw
+
+
+class ConvTranspose2d(Function):
+    # y = Wᵀ ⋆ x (each input pixel stamps W, scaled, into the output);  dx = conv2d(gy, W), dW = conv2d_weight(gy, x)
+    def __init__(self, stride, padding, output_padding):
+        self.stride, self.padding = stride, padding
+        self.output_padding = output_padding if isinstance(output_padding, tuple) else (output_padding,) * 2
+
+    def forward(self, x, w):
+        N, C_in, H, W = x.shape
+        _, C_out, kh, kw = w.shape
+        s, p = self.stride, self.padding
+        OH = (H - 1) * s - 2 * p + kh + self.output_padding[0]
+        OW = (W - 1) * s - 2 * p + kw + self.output_padding[1]
+        cols = w.reshape(C_in, C_out * kh * kw).T @ _channel_rows(x)  # (C_out*kh*kw, N*H*W)
+        return col2im(cols.reshape(C_out, kh, kw, N, H, W), N, H, W, s, p, OH, OW)
+
+    def backward(self, gy):
+        x, w = self.inputs
+        gx = Conv2d(self.stride, self.padding)(gy, w) if self.needs_input_grad[0] else None
+        gw = Conv2dWeight(w.shape[2:], self.stride, self.padding)(gy, x) if self.needs_input_grad[1] else None
+        return gx, gw
+
+
+class Conv2dWeight(Function):
+    # dW = gy ⋆ x (each output map correlated with the patches it saw);  d(x) = conv_transpose2d(gy, ggW), d(gy) = conv2d(x, ggW)
+    def __init__(self, kernel_size, stride, padding):
+        self.kernel_size, self.stride, self.padding = tuple(kernel_size), stride, padding
+
+    def forward(self, x, gy):
+        kh, kw = self.kernel_size
+        cols, OH, OW = im2col(x, kh, kw, self.stride, self.padding)
+        gw = _channel_rows(gy[:, :, :OH, :OW]) @ cols.T
+        return gw.reshape(gy.shape[1], x.shape[1], kh, kw)
+
+    def backward(self, ggw):
+        x, gy = self.inputs
+        s, p, (kh, kw) = self.stride, self.padding, self.kernel_size
+        gx = ggy = None
+        if self.needs_input_grad[0]:
+            extra = (_output_padding(x.shape[2], gy.shape[2], kh, s, p),
+                     _output_padding(x.shape[3], gy.shape[3], kw, s, p))
+            gx = ConvTranspose2d(s, p, extra)(gy, ggw)
+        if self.needs_input_grad[1]:
+            ggy = Conv2d(s, p)(x, ggw)
+        return gx, ggy
+
+
+def _pair_check(name, value):
+    if not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+
+
+def _check(op, x, w, in_axis):
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+    if w.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D weight, got shape {w.shape}")
+    if x.shape[1] != w.shape[in_axis]:
+        raise ValueError(f"{op}: input has {x.shape[1]} channels but the weight {w.shape} "
+                         f"expects {w.shape[in_axis]}")
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0):
+    """Cross-correlation of x (N, C, H, W) with weight (out, C, kh, kw), as torch's conv2d."""
+    _check("conv2d", x, weight, 1)
+    _pair_check("padding", padding)
+    if stride < 1:
+        raise ValueError(f"conv2d: stride must be >= 1, got {stride}")
+    kh, kw = weight.shape[2:]
+    if x.shape[2] + 2 * padding < kh or x.shape[3] + 2 * padding < kw:
+        raise ValueError(f"conv2d: input {x.shape} with padding {padding} is smaller than the "
+                         f"{kh}x{kw} kernel")
+    y = Conv2d(stride, padding)(x, weight)
+    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0):
+    """Transposed convolution of x (N, C, H, W) with weight (C, out, kh, kw), as torch's."""
+    _check("conv_transpose2d", x, weight, 0)
+    _pair_check("padding", padding)
+    _pair_check("output_padding", output_padding)
+    if output_padding >= stride:
+        raise ValueError(f"conv_transpose2d: output_padding ({output_padding}) must be smaller "
+                         f"than stride ({stride})")
+    y = ConvTranspose2d(stride, padding, output_padding)(x, weight)
+    if y.shape[2] <= 0 or y.shape[3] <= 0:
+        raise ValueError(f"conv_transpose2d: padding {padding} leaves no output for input {x.shape}")
+    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+
+
+def conv2d_weight(x, grad_output, kernel_size, stride=1, padding=0):
+    """The gradient of conv2d with respect to its weight (differentiable in x and grad_output)."""
+    return Conv2dWeight(kernel_size, stride, padding)(x, grad_output)

@@ -1,0 +1,263 @@
+"""Element-wise arithmetic and activations, each forward beside its derivative."""
+from scratchgan import backend as B
+from scratchgan.functional.shape import sum_to
+from scratchgan.tensor import Function, Tensor, as_tensor
+
+
+def _constant(array):
+    """A Tensor that needs no gradient (masks, slopes): second derivatives through it are 0."""
+    return Tensor._wrap(array)
+
+
+class Add(Function):
+    # y = a + b;  da = gy, db = gy (each summed back to its own shape)
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return sum_to(gy, a.shape), sum_to(gy, b.shape)
+
+
+class Sub(Function):
+    # y = a - b;  da = gy, db = -gy
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return sum_to(gy, a.shape), sum_to(-gy, b.shape)
+
+
+class Mul(Function):
+    # y = a * b;  da = gy * b, db = gy * a
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = sum_to(gy * b, a.shape) if self.needs_input_grad[0] else None
+        gb = sum_to(gy * a, b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    # y = a / b;  da = gy / b, db = -gy * a / b²
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = sum_to(gy / b, a.shape) if self.needs_input_grad[0] else None
+        gb = sum_to(-gy * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    # y = -x;  dx = -gy
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Pow(Function):
+    # y = x^c (c a constant);  dx = gy * c * x^(c-1)
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return x ** self.c
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * self.c * x ** (self.c - 1)
+
+
+class Exp(Function):
+    # y = eˣ;  dx = gy * y
+    def forward(self, x):
+        return B.xp_of(x).exp(x)
+
+    def backward(self, gy):
+        return gy * self.output
+
+
+class Log(Function):
+    # y = ln x;  dx = gy / x
+    def forward(self, x):
+        return B.xp_of(x).log(x)
+
+    def backward(self, gy):
+        return gy / self.inputs[0]
+
+
+class Sqrt(Function):
+    # y = √x;  dx = gy / (2y)
+    def forward(self, x):
+        return B.xp_of(x).sqrt(x)
+
+    def backward(self, gy):
+        return gy * 0.5 / self.output
+
+
+class Tanh(Function):
+    # y = tanh x;  dx = gy * (1 - y²)
+    def forward(self, x):
+        return B.xp_of(x).tanh(x)
+
+    def backward(self, gy):
+        y = self.output
+        return gy * (1.0 - y * y)
+
+
+class Sigmoid(Function):
+    # y = 1 / (1 + e⁻ˣ), computed as (1 + tanh(x/2)) / 2, which never overflows;  dx = gy * y(1 - y)
+    def forward(self, x):
+        y = B.xp_of(x).tanh(x * 0.5)
+        y += 1.0
+        y *= 0.5
+        return y
+
+    def backward(self, gy):
+        y = self.output
+        return gy * (y * (1.0 - y))
+
+
+class ReLU(Function):
+    # y = max(x, 0);  dx = gy * [x > 0]
+    def forward(self, x):
+        return B.xp_of(x).maximum(x, 0)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * _constant((x > 0).astype(x.dtype))
+
+
+class LeakyReLU(Function):
+    # y = x if x > 0 else slope * x;  dx = gy * (1 if x > 0 else slope)
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, x):
+        xp = B.xp_of(x)
+        if 0 <= self.slope <= 1:
+            return xp.maximum(x, x * self.slope)  # one pass, no boolean mask
+        return xp.where(x > 0, x, x * self.slope)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        xp = B.xp_of(x)
+        slope = xp.where(x > 0, xp.asarray(1, dtype=x.dtype), xp.asarray(self.slope, dtype=x.dtype))
+        return gy * _constant(slope)
+
+
+class Softplus(Function):
+    # y = ln(1 + eˣ) = max(x, 0) + ln(1 + e^-|x|), finite for any x;  dx = gy * sigmoid(x)
+    def forward(self, x):
+        xp = B.xp_of(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, gy):
+        return gy * sigmoid(self.inputs[0])
+
+
+class Clamp(Function):
+    # y = min(max(x, lo), hi);  dx = gy where lo <= x <= hi, else 0
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        return B.xp_of(x).clip(x, self.lo, self.hi)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        inside = x == x  # all True; narrowed by the bounds that exist
+        if self.lo is not None:
+            inside &= x >= self.lo
+        if self.hi is not None:
+            inside &= x <= self.hi
+        return gy * _constant(inside.astype(x.dtype))
+
+
+def add(a, b):
+    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    return Add()(a, as_tensor(b, like=a))
+
+
+def sub(a, b):
+    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    return Sub()(a, as_tensor(b, like=a))
+
+
+def mul(a, b):
+    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    return Mul()(a, as_tensor(b, like=a))
+
+
+def div(a, b):
+    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    return Div()(a, as_tensor(b, like=a))
+
+
+def neg(x):
+    return Neg()(x)
+
+
+def pow(x, c):  # noqa: A001  (torch.pow's name)
+    if isinstance(c, Tensor):
+        raise TypeError("pow: the exponent must be a number; use exp(c * log(x)) for a tensor exponent")
+    return Pow(c)(x)
+
+
+def exp(x):
+    return Exp()(x)
+
+
+def log(x):
+    return Log()(x)
+
+
+def sqrt(x):
+    return Sqrt()(x)
+
+
+def tanh(x):
+    return Tanh()(x)
+
+
+def sigmoid(x):
+    return Sigmoid()(x)
+
+
+def relu(x):
+    return ReLU()(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyReLU(negative_slope)(x)
+
+
+def softplus(x):
+    return Softplus()(x)
+
+
+def log_sigmoid(x):
+    # ln σ(x) = -softplus(-x)
+    return -softplus(-x)
+
+
+def clamp(x, min=None, max=None):  # noqa: A002  (torch.clamp's names)
+    return Clamp(min, max)(x)
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout)."""
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    if not training or p == 0:
+        return x
+    owner = B.backend_of(x.data)
+    keep = owner.uniform(x.shape, dtype=x.dtype) >= p
+    return x * _constant(keep * x.dtype.type(1.0 / (1.0 - p)))

@@ -1,0 +1,93 @@
+"""Batch normalisation, fused: one op forward, one formula backward."""
+from scratchgan import backend as B
+from scratchgan.tensor import Function, Tensor, is_grad_enabled
+
+
+def _stat_axes(ndim):
+    return (0,) + tuple(range(2, ndim))  # every axis but the channels
+
+
+def _channel_shape(ndim, C):
+    return (1, C) + (1,) * (ndim - 2)
+
+
+def _normalize(x, eps):
+    """x̂ and 1/σ written with differentiable ops, for a backward that must itself be differentiated."""
+    axes = _stat_axes(x.ndim)
+    centred = x - x.mean(axes, keepdims=True)
+    invstd = ((centred * centred).mean(axes, keepdims=True) + eps) ** -0.5
+    return centred * invstd, invstd
+
+
+class BatchNormTrain(Function):
+    # y = γ·x̂ + β,  x̂ = (x − μ)/√(σ² + eps) over all axes but channels;
+    # dx = γ/σ · (gy − mean(gy) − x̂·mean(gy·x̂)),  dγ = Σ gy·x̂,  dβ = Σ gy
+    def __init__(self, eps):
+        self.eps = eps
+
+    def forward(self, x, gamma, beta):
+        xp, axes = B.xp_of(x), _stat_axes(x.ndim)
+        shape = _channel_shape(x.ndim, x.shape[1])
+        self.mean = x.mean(axis=axes, keepdims=True)
+        xhat = x - self.mean
+        self.var = (xhat * xhat).mean(axis=axes, keepdims=True)
+        self.invstd = 1.0 / xp.sqrt(self.var + self.eps)
+        xhat *= self.invstd
+        self.xhat = xhat
+        return xhat * gamma.reshape(shape) + beta.reshape(shape)
+
+    def backward(self, gy):
+        x, gamma, _ = self.inputs
+        if is_grad_enabled():  # create_graph: x̂ must stay a function of x
+            xhat, invstd = _normalize(x, self.eps)
+        else:
+            xhat, invstd = Tensor._wrap(self.xhat), Tensor._wrap(self.invstd)
+        axes = _stat_axes(gy.ndim)
+        count = gy.size // gy.shape[1]
+        gy_sum = gy.sum(axes, keepdims=True)
+        gy_xhat_sum = (gy * xhat).sum(axes, keepdims=True)
+        gx = None
+        if self.needs_input_grad[0]:
+            scale = gamma.reshape(_channel_shape(gy.ndim, gy.shape[1])) * invstd
+            gx = scale * (gy - gy_sum * (1.0 / count) - xhat * (gy_xhat_sum * (1.0 / count)))
+        return gx, gy_xhat_sum.reshape(-1), gy_sum.reshape(-1)
+
+
+def _array(t):
+    return t.data if isinstance(t, Tensor) else t
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalise (N, C) or (N, C, H, W) per channel, as torch.nn.functional.batch_norm.
+
+    In training the batch statistics are used and the running ones updated in place
+    (running_var with the unbiased variance); in evaluation the running ones are used.
+    """
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected input (N, C) or (N, C, H, W), got shape {x.shape}")
+    C = x.shape[1]
+    xp = B.xp_of(x.data)
+    if weight is None:
+        weight = Tensor._wrap(xp.ones(C, dtype=x.dtype))
+    if bias is None:
+        bias = Tensor._wrap(xp.zeros(C, dtype=x.dtype))
+    if training:
+        count = x.size // C
+        if count < 2:
+            raise ValueError(f"batch_norm: training needs more than one value per channel, got input {x.shape}")
+        f = BatchNormTrain(eps)
+        y = f(x, weight, bias)
+        if running_mean is not None:
+            rm, rv = _array(running_mean), _array(running_var)
+            rm *= 1 - momentum
+            rm += momentum * f.mean.reshape(C).astype(rm.dtype)
+            rv *= 1 - momentum
+            rv += (momentum * count / (count - 1)) * f.var.reshape(C).astype(rv.dtype)
+        return y
+    rm, rv = _array(running_mean), _array(running_var)
+    shape = _channel_shape(x.ndim, C)
+    invstd = Tensor._wrap((1.0 / xp.sqrt(rv + eps)).astype(x.dtype))
+    scale = weight * invstd
+    shift = bias - Tensor._wrap(rm.astype(x.dtype)) * scale
+    return x * scale.reshape(shape) + shift.reshape(shape)

@@ -1,0 +1,154 @@
+"""Module: a container of parameters, buffers and sub-modules, with PyTorch's interface."""
+from collections import OrderedDict
+
+import numpy
+
+from scratchgan import backend as B
+from scratchgan.tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module owns and an optimizer updates."""
+
+    def __init__(self, data, requires_grad=True):
+        super().__init__(data, requires_grad=requires_grad)
+
+
+class Module:
+    """Subclasses set parameters and layers as attributes in __init__ and define forward()."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
+                                 "before setting attributes")
+        for table in (self._parameters, self._buffers, self._modules):
+            table.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def register_buffer(self, name, value):
+        """State that is saved and moved with the module but not trained (running statistics)."""
+        setattr(self, name, value)
+        self._buffers[name] = value
+
+    def forward(self, *args):
+        raise NotImplementedError(f"{type(self).__name__} defines no forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # -- walking the tree --
+    def named_modules(self, prefix=""):
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        return (m for _, m in self.named_modules())
+
+    def children(self):
+        return iter(self._modules.values())
+
+    def named_parameters(self, prefix=""):
+        for path, module in self.named_modules(prefix):
+            for name, p in module._parameters.items():
+                yield (f"{path}.{name}" if path else name), p
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self):
+        for path, module in self.named_modules():
+            for name, b in module._buffers.items():
+                yield (f"{path}.{name}" if path else name), b
+
+    # -- modes and gradients --
+    def train(self, mode=True):
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = None
+
+    def requires_grad_(self, flag=True):
+        for p in self.parameters():
+            p.requires_grad = flag
+        return self
+
+    # -- state --
+    def state_dict(self):
+        """Every parameter and buffer by dotted name, as host NumPy copies (np.savez-ready)."""
+        state = OrderedDict((name, p.numpy()) for name, p in self.named_parameters())
+        for name, b in self.named_buffers():
+            state[name] = B.to_numpy(b.data if isinstance(b, Tensor) else b)
+        return state
+
+    def _state_targets(self):
+        targets = OrderedDict(self.named_parameters())
+        targets.update(self.named_buffers())
+        return targets
+
+    def load_state_dict(self, state, strict=True):
+        """Copy arrays into the existing parameters and buffers, checking names and shapes."""
+        targets = self._state_targets()
+        missing = [k for k in targets if k not in state]
+        unexpected = [k for k in state if k not in targets]
+        if strict and (missing or unexpected):
+            raise KeyError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
+                           f"unexpected keys {unexpected}")
+        for name, target in targets.items():
+            if name not in state:
+                continue
+            value = state[name]
+            value = value.data if isinstance(value, Tensor) else value
+            if tuple(value.shape) != tuple(target.shape):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: {name} has shape "
+                                 f"{tuple(value.shape)} in the state but {tuple(target.shape)} in the model")
+            host = B.to_numpy(value).astype(target.data.dtype, copy=False)
+            target.data[...] = B.backend_of(target.data).asarray(host)
+        return self
+
+    def _apply(self, fn):
+        for t in list(self._parameters.values()) + list(self._buffers.values()):
+            t.data = fn(t.data)
+            t.grad = None
+        for child in self._modules.values():
+            child._apply(fn)
+        return self
+
+    def to(self, backend):
+        """Move every parameter and buffer to a backend ("numpy" or "cupy"), in place."""
+        target = B.get_backend(backend)
+        return self._apply(lambda a: target.asarray(B.to_numpy(a)) if B.backend_of(a) is not target else a)
+
+    def double(self):
+        """float64 parameters, for gradient checks."""
+        return self._apply(lambda a: a.astype(numpy.float64) if a.dtype.kind == "f" else a)
+
+    def float(self):
+        return self._apply(lambda a: a.astype(numpy.float32) if a.dtype.kind == "f" else a)
+
+    # -- printing --
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
