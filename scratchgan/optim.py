@@ -93,13 +93,24 @@ class Adam(Optimizer):
         t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
         if self.weight_decay:
             g = g + self.weight_decay * p
+        work = self._work_array(p)  # every temporary goes here: no new array per parameter and step
         m *= beta1
-        m += (1 - beta1) * g
+        m += xp.multiply(g, 1 - beta1, out=work)
         v *= beta2
-        v += (1 - beta2) * (g * g)
-        denom = xp.sqrt(v)
+        xp.multiply(g, g, out=work)
+        work *= 1 - beta2
+        v += work
+        denom = xp.sqrt(v, out=work)
         denom /= (1 - beta2 ** t) ** 0.5
         denom += self.eps
-        step = m / denom
+        step = xp.divide(m, denom, out=work)
         step *= self.lr / (1 - beta1 ** t)
         p -= step
+
+    def _work_array(self, p):
+        """Scratch shaped like p, from one buffer sized for the largest parameter."""
+        work = self.__dict__.get("_work")
+        if work is None or B.xp_of(work) is not B.xp_of(p) or work.dtype != p.dtype:
+            largest = max(q.data.size for q in self.params)
+            work = self._work = B.xp_of(p).empty(max(largest, p.size), dtype=p.dtype)
+        return work[:p.size].reshape(p.shape)

@@ -1,53 +1,101 @@
 """2-D convolution as im2col + one matrix product, and its transpose.
 
-Activations are kept in (C, N, H, W) memory behind an (N, C, H, W) view: then a convolution's
-matrix product reads and writes channel-major blocks directly and no transposed copy is needed.
-Every op accepts any strides, so this is a matter of speed, never of correctness.
+Feature maps live in (C, H, W, N) memory behind the usual (N, C, H, W) view, for two reasons:
+- a convolution's matrix product reads and writes channel rows (C, H·W·N) directly, so BLAS
+  gets its operands without a transposed copy;
+- every im2col gather and col2im add then moves runs of N numbers (the batch, contiguous),
+  where (C, N, H, W) memory would move runs of W = 7 to 28 numbers at a time.
+Element-wise ops keep the layout (NumPy and CuPy allocate results in their input's order), so
+it holds from one convolution to the next. Every op accepts any strides: this is a matter of
+speed, never of correctness.
 
 conv2d's input gradient is conv_transpose2d and the reverse; both weight gradients are
 conv2d_weight. Three Functions, each the other's derivative.
 """
+import math
+import threading
+
 from scratchgan import backend as B
 from scratchgan.tensor import Function
 
+_workspaces = threading.local()
 
-def _channels_first(x, padding):
-    """(N, C, H, W) -> contiguous (C, N, H + 2p, W + 2p), zero-padded."""
+
+def _workspace(xp, shape, dtype):
+    """Scratch memory for a temporary that dies inside one op (im2col columns, col2im's taps).
+
+    A fresh array of tens of MB costs thousands of page faults, each page zero-filled by the
+    kernel: a tenth of a DCGAN step on a CPU. One buffer per thread, grown to the largest request
+    and reused, avoids it. Safe because ops run one at a time and never return this memory.
+    """
+    size, key = math.prod(shape), (xp, dtype)
+    buffer = _workspaces.__dict__.get(key)
+    if buffer is None or buffer.size < size:
+        _workspaces.__dict__[key] = None  # let the old one go before asking for the new one
+        buffer = _workspaces.__dict__[key] = xp.empty(size, dtype=dtype)
+    return buffer[:size].reshape(shape)
+
+
+def _batch_last(x, padding):
+    """(N, C, H, W) -> contiguous (C, H + 2p, W + 2p, N), zero-padded; free if x already is that."""
     N, C, H, W = x.shape
-    xt = x.transpose(1, 0, 2, 3)
+    xt = x.transpose(1, 2, 3, 0)
     xp = B.xp_of(x)
     if padding == 0:
         return xp.ascontiguousarray(xt)
-    out = xp.zeros((C, N, H + 2 * padding, W + 2 * padding), dtype=x.dtype)
-    out[:, :, padding:padding + H, padding:padding + W] = xt
+    out = xp.zeros((C, H + 2 * padding, W + 2 * padding, N), dtype=x.dtype)
+    out[:, padding:padding + H, padding:padding + W] = xt
     return out
+
+
+def _windows(x, kh, kw, stride, padding):
+    """Every patch as one strided view (C, kh, kw, OH, OW, N): [c, i, j, oh, ow, n] = x[n, c, oh·s + i, ow·s + j]."""
+    xc = _batch_last(x, padding)
+    C, Hp, Wp, N = xc.shape
+    OH, OW = (Hp - kh) // stride + 1, (Wp - kw) // stride + 1
+    sC, sH, sW, sN = xc.strides
+    return B.as_strided(xc, (C, kh, kw, OH, OW, N), (sC, sH, sW, sH * stride, sW * stride, sN))
+
+
+def _columns(x, kh, kw, stride, padding):
+    """The engine's im2col: cols (C*kh*kw, OH*OW*N) in the workspace, columns in (C, H, W, N) order.
+
+    Valid until the next op asks for the workspace.
+    """
+    windows = _windows(x, kh, kw, stride, padding)
+    C, _, _, OH, OW, N = windows.shape
+    cols = _workspace(B.xp_of(x), (C * kh * kw, OH * OW * N), x.dtype)
+    cols.reshape(windows.shape)[...] = windows  # the one copy, in runs of N
+    return cols, OH, OW
 
 
 def im2col(x, kh, kw, stride, padding):
     """(N, C, H, W) -> cols (C*kh*kw, N*OH*OW): column (n, oh, ow) is the patch output (oh, ow) sees."""
-    xc = _channels_first(x, padding)
-    C, N, Hp, Wp = xc.shape
-    OH, OW = (Hp - kh) // stride + 1, (Wp - kw) // stride + 1
-    sC, sN, sH, sW = xc.strides
-    windows = B.as_strided(xc, (C, kh, kw, N, OH, OW), (sC, sH, sW, sN, sH * stride, sW * stride))
-    return windows.reshape(C * kh * kw, N * OH * OW), OH, OW  # the one copy
+    windows = _windows(x, kh, kw, stride, padding)
+    C, _, _, OH, OW, N = windows.shape
+    return windows.transpose(0, 1, 2, 5, 3, 4).reshape(C * kh * kw, N * OH * OW), OH, OW
 
 
-def col2im(cols, N, H, W, stride, padding, OH, OW):
-    """cols (C, kh, kw, N, H, W) -> (N, C, OH, OW): every kernel tap adds its strided slice."""
-    C, kh, kw = cols.shape[:3]
+def col2im(cols, stride, padding, OH, OW):
+    """cols (C, kh, kw, H, W, N) -> (N, C, OH, OW): every kernel tap adds its strided slice."""
+    C, kh, kw, H, W, N = cols.shape
     full_h = max((H - 1) * stride + kh, padding + OH)
     full_w = max((W - 1) * stride + kw, padding + OW)
-    full = B.xp_of(cols).zeros((C, N, full_h, full_w), dtype=cols.dtype)
+    full = B.xp_of(cols).zeros((C, full_h, full_w, N), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            full[:, :, i:i + stride * (H - 1) + 1:stride, j:j + stride * (W - 1) + 1:stride] += cols[:, i, j]
-    return full[:, :, padding:padding + OH, padding:padding + OW].transpose(1, 0, 2, 3)
+            full[:, i:i + stride * (H - 1) + 1:stride, j:j + stride * (W - 1) + 1:stride] += cols[:, i, j]
+    return full[:, padding:padding + OH, padding:padding + OW].transpose(3, 0, 1, 2)
 
 
 def _channel_rows(y):
-    """(N, C, H, W) -> (C, N*H*W); free when y is already in (C, N, H, W) memory."""
-    return y.transpose(1, 0, 2, 3).reshape(y.shape[1], -1)
+    """(N, C, H, W) -> (C, H*W*N); free when y is already in (C, H, W, N) memory."""
+    return y.transpose(1, 2, 3, 0).reshape(y.shape[1], -1)
+
+
+def _size(n, k, stride, padding):
+    """Output size of a convolution along one axis."""
+    return (n + 2 * padding - k) // stride + 1
 
 
 def _output_padding(in_size, out_size, k, stride, padding):
@@ -57,14 +105,18 @@ def _output_padding(in_size, out_size, k, stride, padding):
 
 class Conv2d(Function):
     # y = W ⋆ x (cross-correlation);  dx = conv_transpose2d(gy, W), dW = conv2d_weight(x, gy)
-    def __init__(self, stride, padding):
+    def __init__(self, stride, padding, columns=None):
         self.stride, self.padding = stride, padding
+        self.columns = columns  # im2col(x) when the caller has it already
 
     def forward(self, x, w):
         O, C, kh, kw = w.shape
-        cols, OH, OW = im2col(x, kh, kw, self.stride, self.padding)
+        cols, self.columns = self.columns, None
+        if cols is None:
+            cols = _columns(x, kh, kw, self.stride, self.padding)[0]
+        OH, OW = (_size(n, k, self.stride, self.padding) for n, k in zip(x.shape[2:], (kh, kw)))
         y = w.reshape(O, C * kh * kw) @ cols
-        return y.reshape(O, x.shape[0], OH, OW).transpose(1, 0, 2, 3)
+        return y.reshape(O, OH, OW, x.shape[0]).transpose(3, 0, 1, 2)
 
     def backward(self, gy):
         x, w = self.inputs
@@ -91,24 +143,32 @@ class ConvTranspose2d(Function):
         s, p = self.stride, self.padding
         OH = (H - 1) * s - 2 * p + kh + self.output_padding[0]
         OW = (W - 1) * s - 2 * p + kw + self.output_padding[1]
-        cols = w.reshape(C_in, C_out * kh * kw).T @ _channel_rows(x)  # (C_out*kh*kw, N*H*W)
-        return col2im(cols.reshape(C_out, kh, kw, N, H, W), N, H, W, s, p, OH, OW)
+        taps = _workspace(B.xp_of(x), (C_out * kh * kw, H * W * N), x.dtype)
+        B.xp_of(x).matmul(w.reshape(C_in, C_out * kh * kw).T, _channel_rows(x), out=taps)
+        return col2im(taps.reshape(C_out, kh, kw, H, W, N), s, p, OH, OW)
 
     def backward(self, gy):
         x, w = self.inputs
-        gx = Conv2d(self.stride, self.padding)(gy, w) if self.needs_input_grad[0] else None
-        gw = Conv2dWeight(w.shape[2:], self.stride, self.padding)(gy, x) if self.needs_input_grad[1] else None
+        s, p, k = self.stride, self.padding, w.shape[2:]
+        # Both gradients correlate gy's patches with something: gather those patches once.
+        cols = _columns(gy.data, *k, s, p)[0] if all(self.needs_input_grad) else None
+        gx = Conv2d(s, p, cols)(gy, w) if self.needs_input_grad[0] else None
+        gw = Conv2dWeight(k, s, p, cols)(gy, x) if self.needs_input_grad[1] else None
         return gx, gw
 
 
 class Conv2dWeight(Function):
     # dW = gy ⋆ x (each output map correlated with the patches it saw);  d(x) = conv_transpose2d(gy, ggW), d(gy) = conv2d(x, ggW)
-    def __init__(self, kernel_size, stride, padding):
+    def __init__(self, kernel_size, stride, padding, columns=None):
         self.kernel_size, self.stride, self.padding = tuple(kernel_size), stride, padding
+        self.columns = columns  # im2col(x) when the caller has it already
 
     def forward(self, x, gy):
         kh, kw = self.kernel_size
-        cols, OH, OW = im2col(x, kh, kw, self.stride, self.padding)
+        cols, self.columns = self.columns, None
+        if cols is None:
+            cols = _columns(x, kh, kw, self.stride, self.padding)[0]
+        OH, OW = (_size(n, k, self.stride, self.padding) for n, k in zip(x.shape[2:], (kh, kw)))
         gw = _channel_rows(gy[:, :, :OH, :OW]) @ cols.T
         return gw.reshape(gy.shape[1], x.shape[1], kh, kw)
 

@@ -143,14 +143,17 @@ class LeakyReLU(Function):
     def forward(self, x):
         xp = B.xp_of(x)
         if 0 <= self.slope <= 1:
-            return xp.maximum(x, x * self.slope)  # one pass, no boolean mask
+            y = x * self.slope
+            return xp.maximum(y, x, out=y)  # max(x, slope·x): no boolean mask, no second array
         return xp.where(x > 0, x, x * self.slope)
 
     def backward(self, gy):
+        # The derivative by arithmetic on the mask, 1 - slope where x > 0 plus slope everywhere:
+        # where() on a random mask is several times slower.
         x = self.inputs[0].data
-        xp = B.xp_of(x)
-        slope = xp.where(x > 0, xp.asarray(1, dtype=x.dtype), xp.asarray(self.slope, dtype=x.dtype))
-        return gy * _constant(slope)
+        derivative = B.xp_of(x).multiply(x > 0, x.dtype.type(1 - self.slope), dtype=x.dtype)
+        derivative += x.dtype.type(self.slope)
+        return gy * _constant(derivative)
 
 
 class Softplus(Function):
@@ -259,5 +262,13 @@ def dropout(x, p=0.5, training=True):
     if not training or p == 0:
         return x
     owner = B.backend_of(x.data)
-    keep = owner.uniform(x.shape, dtype=x.dtype) >= p
+    keep = _in_memory_order(x.data, lambda shape: owner.uniform(shape, dtype=x.dtype)) >= p
     return x * _constant(keep * x.dtype.type(1.0 / (1.0 - p)))
+
+
+def _in_memory_order(a, make):
+    """make(shape), laid out in memory as array ``a`` is (a mask for a (C, H, W, N) feature map
+    must not be (N, C, H, W): an element-wise op over two layouts strides through one of them)."""
+    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])
+    inverse = sorted(range(a.ndim), key=order.__getitem__)
+    return make(tuple(a.shape[i] for i in order)).transpose(inverse)

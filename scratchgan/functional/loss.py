@@ -14,6 +14,15 @@ def _reduce(loss, reduction):
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
+def _as_target(target, input):  # noqa: A002
+    """A target given as data (list, NumPy array) takes the input's dtype: float64 labels must not
+    turn a float32 loss, and the gradients flowing back from it, into float64."""
+    if isinstance(target, Tensor):
+        return target
+    target = as_tensor(target, like=input)
+    return target if target.dtype == input.dtype else Tensor._wrap(target.data.astype(input.dtype))
+
+
 def _check_same_shape(name, a, b):
     if a.shape != b.shape:
         raise ValueError(f"{name}: input shape {a.shape} and target shape {b.shape} differ")
@@ -66,14 +75,14 @@ class LogSoftmax(Function):
 
 def binary_cross_entropy_with_logits(input, target, reduction="mean"):  # noqa: A002
     """BCE on logits; finite value and gradient for logits of any size."""
-    target = as_tensor(target, like=input)
+    target = _as_target(target, input)
     _check_same_shape("binary_cross_entropy_with_logits", input, target)
     return _reduce(BCEWithLogits()(input, target), reduction)
 
 
 def binary_cross_entropy(input, target, reduction="mean"):  # noqa: A002
     """BCE on probabilities in [0, 1] (prefer the logits version: it cannot saturate)."""
-    target = as_tensor(target, like=input)
+    target = _as_target(target, input)
     _check_same_shape("binary_cross_entropy", input, target)
     data = input.data
     if data.size and bool(((data < 0) | (data > 1)).any()):
@@ -83,7 +92,7 @@ def binary_cross_entropy(input, target, reduction="mean"):  # noqa: A002
 
 
 def mse_loss(input, target, reduction="mean"):  # noqa: A002
-    target = as_tensor(target, like=input)
+    target = _as_target(target, input)
     _check_same_shape("mse_loss", input, target)
     diff = input - target
     return _reduce(diff * diff, reduction)

@@ -30,18 +30,19 @@ class BatchNormTrain(Function):
         shape = _channel_shape(x.ndim, x.shape[1])
         self.mean = x.mean(axis=axes, keepdims=True)
         xhat = x - self.mean
-        self.var = (xhat * xhat).mean(axis=axes, keepdims=True)
+        self.var = _channel_sum_of_products(xhat, xhat).reshape(shape) * (x.shape[1] / x.size)
         self.invstd = 1.0 / xp.sqrt(self.var + self.eps)
         xhat *= self.invstd
         self.xhat = xhat
-        return xhat * gamma.reshape(shape) + beta.reshape(shape)
+        y = xhat * gamma.reshape(shape)
+        y += beta.reshape(shape)
+        return y
 
     def backward(self, gy):
+        if not is_grad_enabled():
+            return self._backward_on_arrays(gy.data)
         x, gamma, _ = self.inputs
-        if is_grad_enabled():  # create_graph: x̂ must stay a function of x
-            xhat, invstd = _normalize(x, self.eps)
-        else:
-            xhat, invstd = Tensor._wrap(self.xhat), Tensor._wrap(self.invstd)
+        xhat, invstd = _normalize(x, self.eps)  # create_graph: x̂ must stay a function of x
         axes = _stat_axes(gy.ndim)
         count = gy.size // gy.shape[1]
         gy_sum = gy.sum(axes, keepdims=True)
@@ -51,6 +52,27 @@ class BatchNormTrain(Function):
             scale = gamma.reshape(_channel_shape(gy.ndim, gy.shape[1])) * invstd
             gx = scale * (gy - gy_sum * (1.0 / count) - xhat * (gy_xhat_sum * (1.0 / count)))
         return gx, gy_xhat_sum.reshape(-1), gy_sum.reshape(-1)
+
+    def _backward_on_arrays(self, gy):
+        """The same formulas on arrays, with one new array: the usual first-order case."""
+        C, count = gy.shape[1], gy.size // gy.shape[1]
+        shape = _channel_shape(gy.ndim, C)
+        gy_sum = gy.sum(axis=_stat_axes(gy.ndim)).reshape(shape)
+        gy_xhat_sum = _channel_sum_of_products(gy, self.xhat).reshape(shape)
+        gx = None
+        if self.needs_input_grad[0]:
+            gx = self.xhat * (gy_xhat_sum * (1.0 / count))
+            gx -= gy
+            gx += gy_sum * (1.0 / count)  # now −(gy − mean(gy) − x̂·mean(gy·x̂))
+            gx *= -(self.inputs[1].data.reshape(shape) * self.invstd)
+            gx = Tensor._wrap(gx)
+        return gx, Tensor._wrap(gy_xhat_sum.reshape(C)), Tensor._wrap(gy_sum.reshape(C))
+
+
+def _channel_sum_of_products(a, b):
+    """Σ a·b over every axis but the channels (axis 1), without the product array."""
+    letters = "abcdefghijklmnopqrstuvwxyz"[:a.ndim]
+    return B.xp_of(a).einsum(f"{letters},{letters}->{letters[1]}", a, b)
 
 
 def _array(t):

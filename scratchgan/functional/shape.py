@@ -30,14 +30,26 @@ class Sum(Function):
 
 class Reshape(Function):
     # y = x viewed as `shape`;  dx = gy viewed as x's shape
-    def __init__(self, shape):
-        self.shape = shape
+    def __init__(self, shape, layout_of=None):
+        self.shape, self.layout_of = shape, layout_of
 
     def forward(self, x):
-        return x.reshape(self.shape)
+        y = x.reshape(self.shape)
+        like = self.layout_of
+        if like is None or _memory_order(y) == _memory_order(like):
+            return y
+        out = B.xp_of(like).empty_like(like)  # like's layout, so later element-wise ops see one layout
+        out[...] = y
+        return out
 
     def backward(self, gy):
-        return reshape(gy, self.inputs[0].shape)
+        x = self.inputs[0]
+        return Reshape(x.shape, layout_of=x.data)(gy)  # a gradient is laid out as its tensor
+
+
+def _memory_order(a):
+    """Axes from outermost to innermost in memory; size-1 axes, whose stride means nothing, left out."""
+    return tuple(sorted((i for i in range(a.ndim) if a.shape[i] > 1), key=lambda i: -a.strides[i]))
 
 
 class Transpose(Function):

@@ -1,0 +1,368 @@
+"""Time one full GAN training step: scratchgan against the same network and update in PyTorch.
+
+    python benchmarks/train_step.py --model dcgan --threads 2 --json dcgan.json
+    python benchmarks/train_step.py --model mlp --steps 200
+    python benchmarks/train_step.py --model dcgan --backend cupy       # against PyTorch CUDA
+
+Both frameworks run in this one process, alternating step by step, so that machine noise hits
+them alike; the medians after warm-up are compared. Peak memory is measured separately, each
+framework in a subprocess of its own (VmHWM; on a GPU the allocators' peaks). The step
+timed is ``scratchgan.train.GANTrainer.train_step`` when that module exists (an equal inline
+step before), and its PyTorch twin is ``torch_models.TorchGANStep``.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_BATCH = {"mlp": 64, "dcgan": 128}
+LATENT_DIM = 100
+HYPER = dict(lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999))
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", choices=("mlp", "dcgan"), default="dcgan")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
+    p.add_argument("--batch-size", type=int, default=None, help="default: 64 for mlp, 128 for dcgan")
+    p.add_argument("--steps", type=int, default=None, help="timed steps of each (default: 30 dcgan, 200 mlp)")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--json", metavar="FILE", help="also write the results here")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    p.add_argument("--no-torch", action="store_true", help="time scratchgan alone")
+    p.add_argument("--peak-of", choices=("scratchgan", "torch"), help=argparse.SUPPRESS)  # the subprocess
+    args = p.parse_args(argv)
+    args.batch_size = args.batch_size or DEFAULT_BATCH[args.model]
+    args.steps = args.steps or (30 if args.model == "dcgan" else 200)
+    return args
+
+
+def limit_threads(n):
+    """Must run before numpy is imported: BLAS reads these once, when it loads."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+
+
+# -- the scratchgan side --
+
+def inline_models(name, latent_dim=LATENT_DIM):
+    """The benchmark's architectures, for as long as scratchgan.models does not exist."""
+    from scratchgan import nn
+    lrelu = lambda: nn.LeakyReLU(0.2)  # noqa: E731
+    if name == "mlp":
+        G = nn.Sequential(nn.Linear(latent_dim, 256), lrelu(), nn.Linear(256, 512), lrelu(),
+                          nn.Linear(512, 1024), lrelu(), nn.Linear(1024, 784), nn.Tanh())
+        D = nn.Sequential(nn.Linear(784, 512), lrelu(), nn.Linear(512, 256), lrelu(), nn.Linear(256, 1))
+        return G, D
+    G = nn.Sequential(
+        nn.Linear(latent_dim, 7 * 7 * 256, bias=False), nn.BatchNorm(7 * 7 * 256), lrelu(),
+        nn.Reshape(256, 7, 7),
+        nn.ConvTranspose2d(256, 128, 5, stride=1, padding=2, bias=False), nn.BatchNorm2d(128), lrelu(),
+        nn.ConvTranspose2d(128, 64, 5, stride=2, padding=2, output_padding=1, bias=False),
+        nn.BatchNorm2d(64), lrelu(),
+        nn.ConvTranspose2d(64, 1, 5, stride=2, padding=2, output_padding=1, bias=False), nn.Tanh())
+    D = nn.Sequential(
+        nn.Conv2d(1, 64, 5, stride=2, padding=2), lrelu(), nn.Dropout(0.3),
+        nn.Conv2d(64, 128, 5, stride=2, padding=2), lrelu(), nn.Dropout(0.3),
+        nn.Flatten(), nn.Linear(7 * 7 * 128, 1))
+    return G, D
+
+
+class InlineTrainer:
+    """The update of scratchgan.train.GANTrainer, for as long as that module does not exist."""
+
+    def __init__(self, G, D, latent_dim, lr_g, lr_d, betas, seed):
+        from scratchgan import backend as B, optim
+        B.seed(seed)
+        self.G, self.D, self.latent_dim = G, D, latent_dim
+        self.opt_g = optim.Adam(G.parameters(), lr=lr_g, betas=betas)
+        self.opt_d = optim.Adam(D.parameters(), lr=lr_d, betas=betas)
+
+    def train_step(self, real):
+        from scratchgan import backend as B, functional as F
+        from scratchgan.tensor import Tensor
+        G, D = self.G, self.D
+        fake = G(Tensor._wrap(B.normal((real.shape[0], self.latent_dim))))
+
+        d_real, d_fake = D(real), D(fake.detach())
+        xp = B.xp_of(d_real.data)
+        ones, zeros = xp.ones_like(d_real.data), xp.zeros_like(d_real.data)
+        loss_d = (F.binary_cross_entropy_with_logits(d_real, ones)
+                  + F.binary_cross_entropy_with_logits(d_fake, zeros))
+        self.opt_d.zero_grad()
+        loss_d.backward()
+        self.opt_d.step()
+
+        D.requires_grad_(False)  # G's update needs D's input gradient only
+        loss_g = F.binary_cross_entropy_with_logits(D(fake), ones)
+        self.opt_g.zero_grad()
+        loss_g.backward()
+        D.requires_grad_(True)
+        self.opt_g.step()
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+
+
+def scratchgan_setup(args):
+    """(trainer, which step is timed, G, D) on the chosen backend."""
+    from scratchgan import backend as B
+    B.use_backend(args.backend)
+    B.seed(0)
+    try:
+        from scratchgan.models import build
+    except ImportError:
+        G, D = inline_models(args.model)
+    else:
+        G, D = build(args.model, latent_dim=LATENT_DIM)
+    G.to(args.backend)
+    D.to(args.backend)
+    try:
+        from scratchgan.train import GANTrainer
+    except ImportError:
+        return InlineTrainer(G, D, LATENT_DIM, seed=0, **HYPER), "inline step (benchmarks/train_step.py)", G, D
+    trainer = GANTrainer(G, D, latent_dim=LATENT_DIM, seed=0, **HYPER)
+    return trainer, "scratchgan.train.GANTrainer.train_step", G, D
+
+
+def real_batch(args, G):
+    """A fixed batch shaped like G's output, uniform in [-1, 1], as a host array."""
+    import numpy
+    from scratchgan import no_grad
+    from scratchgan.tensor import Tensor
+    from scratchgan import backend as B
+    with no_grad():
+        G.eval()
+        shape = G(Tensor._wrap(B.normal((2, LATENT_DIM)))).shape
+        G.train()
+    rng = numpy.random.default_rng(1)
+    return rng.uniform(-1, 1, (args.batch_size,) + shape[1:]).astype(numpy.float32)
+
+
+def sync_scratchgan():
+    from scratchgan import backend as B
+    B.synchronize()
+
+
+# -- the PyTorch side --
+
+def torch_setup(args, G, D):
+    import torch
+    sys.path.insert(0, HERE)
+    from torch_models import TorchGANStep, twin
+    torch.set_num_threads(args.threads)
+    device = "cuda" if args.backend == "cupy" else "cpu"
+    return TorchGANStep(twin(G), twin(D), LATENT_DIM, seed=0, device=device, **HYPER)
+
+
+def sync_torch(args):
+    if args.backend == "cupy":
+        import torch
+        torch.cuda.synchronize()
+
+
+# -- counting --
+
+def layer_macs(module, in_shape):
+    """Per-sample multiply-adds of each Linear/Conv layer of a Sequential tree, in order."""
+    from scratchgan import nn
+    macs, shape = [], tuple(in_shape)
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            macs.append(m.in_features * m.out_features)
+            shape = (m.out_features,)
+        elif isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            k, s, p = m.kernel_size, m.stride, m.padding
+            if isinstance(m, nn.ConvTranspose2d):  # every input pixel stamps a k×k×out kernel
+                macs.append(m.in_channels * m.out_channels * k * k * shape[1] * shape[2])
+                size = [(n - 1) * s - 2 * p + k + m.output_padding for n in shape[1:]]
+            else:
+                size = [(n + 2 * p - k) // s + 1 for n in shape[1:]]
+                macs.append(m.in_channels * m.out_channels * k * k * size[0] * size[1])
+            shape = (m.out_channels, *size)
+        elif isinstance(m, nn.Reshape):
+            shape = tuple(m.shape)
+        elif isinstance(m, nn.Flatten):
+            total = 1
+            for n in shape:
+                total *= n
+            shape = (total,)
+    return macs
+
+
+def step_flops(G, D, batch, image_shape):
+    """FLOPs (2 per multiply-add) of the matrix products of one alternating step.
+
+    G: forward, weight and input gradients (not for z). D: three forwards (real, fake, fake
+    again); two backwards for D's update (no input gradient for the images) and one for G's
+    (input gradients only). Element-wise work is not counted.
+    """
+    g, d = layer_macs(G, (LATENT_DIM,)), layer_macs(D, image_shape)
+    g_total = sum(g) + sum(g) + sum(g[1:])
+    d_total = 3 * sum(d) + 2 * (sum(d) + sum(d[1:])) + sum(d)
+    return 2 * batch * (g_total + d_total)
+
+
+def peak_memory_mb():
+    """Peak resident memory of this process: VmHWM, which, unlike ru_maxrss, does not carry
+    over the parent's peak through fork and exec."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def current_rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+# -- running --
+
+def time_alternating(sg_step, sg_real, torch_step, torch_real, args):
+    """Per-step wall and CPU seconds of each, interleaved so that noise hits both alike.
+
+    CPU time (all threads of this process) is the steadier number on a shared machine: other
+    processes stretch the wall clock but not it; spinning BLAS threads do count in it, though.
+    """
+    times = {"sg": ([], []), "torch": ([], [])}
+    for i in range(args.warmup + args.steps):
+        order = [("sg", sg_step, sg_real), ("torch", torch_step, torch_real)]
+        if i % 2:
+            order.reverse()  # neither always runs right after the other's memory traffic
+        for name, step, real in order:
+            if step is None:
+                continue
+            sync = sync_scratchgan if name == "sg" else (lambda: sync_torch(args))
+            sync()
+            t0, c0 = time.perf_counter(), time.process_time()
+            step(real)
+            sync()
+            if i >= args.warmup:
+                times[name][0].append(time.perf_counter() - t0)
+                times[name][1].append(time.process_time() - c0)
+    return times
+
+
+def measure_peak(args):
+    """Subprocess body: run one framework alone and print its memory as JSON."""
+    trainer, _, G, D = scratchgan_setup(args)
+    real = real_batch(args, G)
+    if args.peak_of == "torch":
+        import torch
+        step = torch_setup(args, G, D).train_step
+        real = torch.from_numpy(real).to("cuda" if args.backend == "cupy" else "cpu")
+        del trainer, G, D
+    else:
+        from scratchgan import backend as B
+        from scratchgan.tensor import Tensor
+        step, real = trainer.train_step, Tensor._wrap(B.get_backend(args.backend).asarray(real))
+    base = current_rss_mb()
+    for _ in range(args.warmup + 3):
+        step(real)
+    result = {"peak_mb": peak_memory_mb(), "base_mb": base}
+    if args.backend == "cupy":
+        if args.peak_of == "torch":
+            import torch
+            result["device_peak_mb"] = torch.cuda.max_memory_reserved() / 2 ** 20
+        else:
+            from scratchgan import backend as B
+            pool = B.get_backend("cupy").xp.get_default_memory_pool()
+            result["device_peak_mb"] = pool.total_bytes() / 2 ** 20  # the pool keeps its peak
+    print(json.dumps(result))
+
+
+def peak_in_subprocess(which, args):
+    cmd = [sys.executable, os.path.abspath(__file__), "--model", args.model, "--backend", args.backend,
+           "--batch-size", str(args.batch_size), "--threads", str(args.threads),
+           "--warmup", str(args.warmup), "--peak-of", which]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    if out.returncode != 0:
+        raise RuntimeError(f"train_step.py: the {which} memory subprocess failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def have_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    limit_threads(args.threads)
+    sys.path.insert(0, os.path.dirname(HERE))  # run from a checkout without installing
+    if args.peak_of:
+        return measure_peak(args)
+
+    from scratchgan import backend as B
+    from scratchgan.tensor import Tensor
+    trainer, timed, G, D = scratchgan_setup(args)
+    host_real = real_batch(args, G)
+    image_shape = host_real.shape[1:]
+    flops = step_flops(G, D, args.batch_size, image_shape)
+    sg_real = Tensor._wrap(B.get_backend(args.backend).asarray(host_real))
+    use_torch = not args.no_torch and have_torch()
+    torch_step = torch_real = None
+    if use_torch:
+        import torch
+        torch_step = torch_setup(args, G, D).train_step
+        torch_real = torch.from_numpy(host_real).to("cuda" if args.backend == "cupy" else "cpu")
+
+    times = time_alternating(trainer.train_step, sg_real, torch_step, torch_real, args)
+    res = {"model": args.model, "backend": args.backend, "batch_size": args.batch_size,
+           "threads": args.threads, "steps": args.steps, "timed": timed, "gflop_per_step": flops / 1e9}
+    for who, key in (("sg", "scratchgan"), ("torch", "torch")):
+        wall, cpu = times[who]
+        if wall:
+            res[f"{key}_ms"] = 1e3 * statistics.median(wall)
+            res[f"{key}_cpu_ms"] = 1e3 * statistics.median(cpu)
+            res[f"{key}_ms_all"] = [round(1e3 * t, 2) for t in wall]
+    if use_torch:
+        res["ratio"] = res["scratchgan_ms"] / res["torch_ms"]
+        res["cpu_ratio"] = res["scratchgan_cpu_ms"] / res["torch_cpu_ms"]
+        res["torch_version"] = torch.__version__
+    if not args.no_memory:
+        for which in ("scratchgan", "torch") if use_torch else ("scratchgan",):
+            mem = peak_in_subprocess(which, args)
+            res[f"{which}_peak_mb"], res[f"{which}_base_mb"] = mem["peak_mb"], mem["base_mb"]
+            if "device_peak_mb" in mem:
+                res[f"{which}_device_peak_mb"] = mem["device_peak_mb"]
+        if use_torch:
+            res["peak_ratio"] = res["scratchgan_peak_mb"] / res["torch_peak_mb"]
+            res["step_memory_ratio"] = ((res["scratchgan_peak_mb"] - res["scratchgan_base_mb"])
+                                        / (res["torch_peak_mb"] - res["torch_base_mb"]))
+    print_table(res)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=1)
+
+
+def print_table(r):
+    print(f"{r['model']} batch {r['batch_size']}, {r['backend']}, {r['threads']} threads, median of "
+          f"{r['steps']} alternating steps; {r['gflop_per_step']:.1f} GFLOP/step; timed: {r['timed']}")
+    print(f"{'':12}{'ms/step':>10}{'GFLOP/s':>10}{'CPU ms':>10}{'peak MB':>10}{'step MB':>10}")
+    for who, key in (("scratchgan", "scratchgan"), ("PyTorch", "torch")):
+        if f"{key}_ms" not in r:
+            continue
+        ms = r[f"{key}_ms"]
+        line = f"{who:12}{ms:10.1f}{r['gflop_per_step'] / ms * 1e3:10.1f}{r[f'{key}_cpu_ms']:10.1f}"
+        if f"{key}_peak_mb" in r:
+            line += f"{r[f'{key}_peak_mb']:10.0f}{r[f'{key}_peak_mb'] - r[f'{key}_base_mb']:10.0f}"
+        print(line)
+    if "ratio" in r:
+        line = f"{'ratio':12}{r['ratio']:10.2f}{'':10}{r['cpu_ratio']:10.2f}"
+        if "peak_ratio" in r:
+            line += f"{r['peak_ratio']:10.2f}{r['step_memory_ratio']:10.2f}"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""The TensorFlow DCGAN tutorial's convolutional GAN (tensorflow.org/tutorials/generative/dcgan).
+
+G: Dense(latent -> 7·7·256, no bias) + BatchNorm + LeakyReLU -> Reshape(256, 7, 7)
+   -> ConvTranspose 5x5 stride 1 -> 128 x 7x7   (+ BatchNorm + LeakyReLU)
+   -> ConvTranspose 5x5 stride 2 -> 64 x 14x14  (+ BatchNorm + LeakyReLU)
+   -> ConvTranspose 5x5 stride 2 -> 1 x 28x28 -> tanh
+D: Conv 5x5 stride 2 -> 64 x 14x14 + LeakyReLU + Dropout(0.3)
+   -> Conv 5x5 stride 2 -> 128 x 7x7 + LeakyReLU + Dropout(0.3) -> Flatten -> Dense(6272 -> 1)
+
+Keras' padding="same" is padding 2 for a 5x5 kernel; a stride-2 transposed convolution also
+needs output_padding 1 to reach exactly twice its input size. LeakyReLU keeps Keras' default
+slope of 0.3 (PyTorch's DCGAN example uses 0.2). Weights start from the DCGAN paper's N(0, 0.02).
+"""
+from scratchgan import nn
+
+
+class DCGANGenerator(nn.Module):
+    """z (N, latent_dim) -> images (N, 1, 28, 28) in [-1, 1]."""
+
+    def __init__(self, latent_dim=100, channels=(256, 128, 64), negative_slope=0.3):
+        super().__init__()
+        self.latent_dim = latent_dim
+        c0, c1, c2 = channels
+        self.net = nn.Sequential(
+            nn.Dense(latent_dim, 7 * 7 * c0, bias=False), nn.BatchNorm(7 * 7 * c0), nn.LeakyReLU(negative_slope),
+            nn.Reshape(c0, 7, 7),
+            nn.ConvTranspose2d(c0, c1, 5, stride=1, padding=2, bias=False), nn.BatchNorm(c1),
+            nn.LeakyReLU(negative_slope),
+            nn.ConvTranspose2d(c1, c2, 5, stride=2, padding=2, output_padding=1, bias=False), nn.BatchNorm(c2),
+            nn.LeakyReLU(negative_slope),
+            nn.ConvTranspose2d(c2, 1, 5, stride=2, padding=2, output_padding=1, bias=False),
+            nn.Tanh(),
+        )
+
+    def forward(self, z):
+        return self.net(z)
+
+
+class DCGANDiscriminator(nn.Module):
+    """images (N, 1, 28, 28) -> logits (N, 1); the sigmoid lives in the loss."""
+
+    def __init__(self, channels=(64, 128), negative_slope=0.3, dropout=0.3):
+        super().__init__()
+        c0, c1 = channels
+        self.net = nn.Sequential(
+            nn.Conv2d(1, c0, 5, stride=2, padding=2), nn.LeakyReLU(negative_slope), nn.Dropout(dropout),
+            nn.Conv2d(c0, c1, 5, stride=2, padding=2), nn.LeakyReLU(negative_slope), nn.Dropout(dropout),
+            nn.Flatten(),
+            nn.Dense(c1 * 7 * 7, 1),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def build(latent_dim=100, g_channels=(256, 128, 64), d_channels=(64, 128), negative_slope=0.3, dropout=0.3):
+    """(generator, discriminator), initialised as in the DCGAN paper."""
+    generator = DCGANGenerator(latent_dim, tuple(g_channels), negative_slope)
+    discriminator = DCGANDiscriminator(tuple(d_channels), negative_slope, dropout)
+    return nn.dcgan_init(generator), nn.dcgan_init(discriminator)
