@@ -77,7 +77,7 @@ def main():
     real, copies = scores["real (held-out train)"], scores["copies of train"]
     collapsed, noise = scores["only the digit 1"], scores["uniform noise"]
     print(f"\n* real digits set the floor: Fréchet {real[0]:.2f} is not 0 (two finite samples differ).")
-    print(f"* copies of the training set look perfect by every score but one: nearest-train distance "
+    print(f"* copies of the training set score like real digits on every measure but one: nearest-train distance "
           f"{copies[3]:.3f} against {real[3]:.3f} for unseen real digits.")
     print(f"* mode collapse: each sample is a confident digit, yet the classifier score is {collapsed[1]:.2f} "
           f"and the coverage KL is {collapsed[2]:.2f}, near ln 10 = {np.log(10):.2f} (one class of ten).")

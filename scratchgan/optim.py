@@ -78,6 +78,18 @@ class SGD(Optimizer):
         p -= self.lr * g
 
 
+def _cache_blocks(p, size=65536):
+    """Index ranges over p's first axis of about `size` elements each (all of p off the CPU).
+
+    NumPy makes one pass over memory per operation; Adam's dozen passes over five arrays cost
+    half as much when each pass runs over a block that is still in cache.
+    """
+    if p.ndim == 0 or B.backend_of(p) is not B.get_backend("numpy"):
+        return [Ellipsis]
+    rows = max(1, size // max(1, p.size // p.shape[0]))
+    return [slice(i, i + rows) for i in range(0, p.shape[0], rows)]
+
+
 class Adam(Optimizer):
     """Adam (Kingma & Ba) with PyTorch's bias correction: p -= lr/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + eps)."""
 
@@ -94,18 +106,21 @@ class Adam(Optimizer):
         if self.weight_decay:
             g = g + self.weight_decay * p
         work = self._work_array(p)  # every temporary goes here: no new array per parameter and step
-        m *= beta1
-        m += xp.multiply(g, 1 - beta1, out=work)
-        v *= beta2
-        xp.multiply(g, g, out=work)
-        work *= 1 - beta2
-        v += work
-        denom = xp.sqrt(v, out=work)
-        denom /= (1 - beta2 ** t) ** 0.5
-        denom += self.eps
-        step = xp.divide(m, denom, out=work)
-        step *= self.lr / (1 - beta1 ** t)
-        p -= step
+        step_size, root_correction2 = self.lr / (1 - beta1 ** t), (1 - beta2 ** t) ** 0.5
+        for rows in _cache_blocks(p):
+            m_, v_, w_ = m[rows], v[rows], work[rows]
+            m_ *= beta1
+            m_ += xp.multiply(g[rows], 1 - beta1, out=w_)
+            v_ *= beta2
+            xp.multiply(g[rows], g[rows], out=w_)
+            w_ *= 1 - beta2
+            v_ += w_
+            denom = xp.sqrt(v_, out=w_)
+            denom /= root_correction2
+            denom += self.eps
+            step = xp.divide(m_, denom, out=w_)
+            step *= step_size
+            p[rows] -= step
 
     def _work_array(self, p):
         """Scratch shaped like p, from one buffer sized for the largest parameter."""

@@ -222,7 +222,7 @@ def _backpropagate(outputs, grad_outputs, create_graph, inputs):
                     # A new Tensor, never `+=`: g may be shared with another input's gradient.
                     t.grad = g if t.grad is None else t.grad + g
                     if not create_graph:
-                        t.grad = t.grad.detach()
+                        t.grad = _laid_out_like(t.grad.detach(), t)
                 continue
             f = t.creator
             f.needs_input_grad = tuple(x.requires_grad if relevant is None else id(x) in relevant
@@ -235,6 +235,14 @@ def _backpropagate(outputs, grad_outputs, create_graph, inputs):
                     continue
                 grads[id(x)] = grads[id(x)] + gx if id(x) in grads else gx
     return found
+
+
+def _laid_out_like(g, t):
+    """g in t's memory layout, as PyTorch's .grad is: a Linear weight's gradient arrives
+    transposed, and the optimizer would stride through it in every one of its passes."""
+    if t.data.flags.c_contiguous and not g.data.flags.c_contiguous:
+        return Tensor._wrap(B.xp_of(g.data).ascontiguousarray(g.data))
+    return g
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False):

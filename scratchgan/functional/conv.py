@@ -77,15 +77,29 @@ def im2col(x, kh, kw, stride, padding):
 
 
 def col2im(cols, stride, padding, OH, OW):
-    """cols (C, kh, kw, H, W, N) -> (N, C, OH, OW): every kernel tap adds its strided slice."""
+    """cols (C, kh, kw, H, W, N) -> (N, C, OH, OW): every kernel tap adds its strided slice.
+
+    Tap (i, j) of input pixel (h, w) lands on output pixel (h·s + i − p, w·s + j − p); what
+    falls into the padding is never computed.
+    """
     C, kh, kw, H, W, N = cols.shape
-    full_h = max((H - 1) * stride + kh, padding + OH)
-    full_w = max((W - 1) * stride + kw, padding + OW)
-    full = B.xp_of(cols).zeros((C, full_h, full_w, N), dtype=cols.dtype)
+    out = B.xp_of(cols).zeros((C, OH, OW, N), dtype=cols.dtype)
     for i in range(kh):
+        rows_in, rows_out = _tap_overlap(i, H, OH, stride, padding)
         for j in range(kw):
-            full[:, i:i + stride * (H - 1) + 1:stride, j:j + stride * (W - 1) + 1:stride] += cols[:, i, j]
-    return full[:, padding:padding + OH, padding:padding + OW].transpose(3, 0, 1, 2)
+            cols_in, cols_out = _tap_overlap(j, W, OW, stride, padding)
+            out[:, rows_out, cols_out] += cols[:, i, j, rows_in, cols_in]
+    return out.transpose(3, 0, 1, 2)
+
+
+def _tap_overlap(i, n_in, n_out, stride, padding):
+    """(input slice, output slice) along one axis: the inputs whose tap i lands in the output."""
+    first = max(0, -((i - padding) // stride))  # the smallest h with h·s + i − p >= 0
+    last = min(n_in - 1, (n_out - 1 + padding - i) // stride)
+    if last < first:
+        return slice(0, 0), slice(0, 0)
+    start = first * stride + i - padding
+    return slice(first, last + 1), slice(start, start + (last - first) * stride + 1, stride)
 
 
 def _channel_rows(y):

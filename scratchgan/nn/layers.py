@@ -115,10 +115,11 @@ class _BatchNorm(Module):
                                  for n in self.expected_ndims).format(C=self.num_features)
             raise ShapeError(f"{self!r}: expected input {shapes}, got {tuple(x.shape)}")
         use_batch = self.training or not self.track_running_stats
+        y = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                         use_batch, self.momentum, self.eps)
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch, self.momentum, self.eps)
+        return y
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"

@@ -90,21 +90,20 @@ class Module:
         return self
 
     # -- state --
+    def _named_state(self):
+        """Parameters and buffers by dotted name, module by module as PyTorch orders them."""
+        for path, module in self.named_modules():
+            for name, t in list(module._parameters.items()) + list(module._buffers.items()):
+                yield (f"{path}.{name}" if path else name), t
+
     def state_dict(self):
         """Every parameter and buffer by dotted name, as host NumPy copies (np.savez-ready)."""
-        state = OrderedDict((name, p.numpy()) for name, p in self.named_parameters())
-        for name, b in self.named_buffers():
-            state[name] = B.to_numpy(b.data if isinstance(b, Tensor) else b)
-        return state
-
-    def _state_targets(self):
-        targets = OrderedDict(self.named_parameters())
-        targets.update(self.named_buffers())
-        return targets
+        return OrderedDict((name, B.to_numpy(t.data if isinstance(t, Tensor) else t))
+                           for name, t in self._named_state())
 
     def load_state_dict(self, state, strict=True):
         """Copy arrays into the existing parameters and buffers, checking names and shapes."""
-        targets = self._state_targets()
+        targets = OrderedDict(self._named_state())
         missing = [k for k in targets if k not in state]
         unexpected = [k for k in state if k not in targets]
         if strict and (missing or unexpected):
