@@ -26,13 +26,11 @@ from typing import Any
 import numpy
 
 from scratchgan import backend as B
-from scratchgan import functional as F
 from scratchgan import models, viz
 from scratchgan.checkpoint import FILENAME as CHECKPOINT_NAME
 from scratchgan.checkpoint import load_checkpoint, save_checkpoint
 from scratchgan.data import mnist_dataset
-from scratchgan.optim import Adam
-from scratchgan.tensor import Tensor, no_grad
+from scratchgan.trainer import CollapseMonitor, GANTrainer, generate_images  # noqa: F401  (re-exported)
 
 # The per-model training defaults, in one place (the DCGAN paper's Adam settings for both).
 MODEL_DEFAULTS = {
@@ -123,130 +121,6 @@ class TrainResult:
     stopped: str          # "completed", "max_steps", "minutes" or "nothing to do"
     out: Path
     checkpoint: Path
-
-
-def _mean_sigmoid(logits):
-    xp = B.xp_of(logits)
-    return (xp.tanh(logits * 0.5).mean() + 1) * 0.5  # sigmoid without exp overflow
-
-
-def generate_images(generator, z, batch_size=500):
-    """G(z) for host noise z (N, latent_dim), in eval mode and without a graph, as host float32 (N, 1, 28, 28).
-
-    Batches bound the memory a large N needs; the generator's train/eval mode is restored after.
-    """
-    owner = B.backend_of(generator.parameters()[0].data)
-    was_training = generator.training
-    generator.eval()
-    try:
-        with no_grad():
-            parts = [B.to_numpy(generator(Tensor._wrap(owner.asarray(z[i:i + batch_size]))).data)
-                     for i in range(0, len(z), batch_size)]
-    finally:
-        generator.train(was_training)
-    return numpy.concatenate(parts)
-
-
-class GANTrainer:
-    """One Adam per network and the standard GAN step (Goodfellow et al., non-saturating G loss).
-
-    ``seed`` seeds the generator's backend RNG, which draws z and the dropout masks.
-    """
-
-    def __init__(self, generator, discriminator, latent_dim=100, lr_g=2e-4, lr_d=2e-4,
-                 betas=(0.5, 0.999), seed=0):
-        self.generator, self.discriminator, self.latent_dim = generator, discriminator, latent_dim
-        self.backend = B.backend_of(generator.parameters()[0].data)
-        if B.backend_of(discriminator.parameters()[0].data) is not self.backend:
-            raise ValueError("GANTrainer: the generator and the discriminator live on different backends")
-        self.opt_g = Adam(generator.parameters(), lr=lr_g, betas=betas)
-        self.opt_d = Adam(discriminator.parameters(), lr=lr_d, betas=betas)
-        self.backend.seed(seed)
-        self._labels = {}
-
-    def _targets(self, n):
-        if n not in self._labels:
-            xp = self.backend.xp
-            self._labels[n] = (Tensor._wrap(xp.ones((n, 1), B.DTYPE)), Tensor._wrap(xp.zeros((n, 1), B.DTYPE)))
-        return self._labels[n]
-
-    def _as_batch(self, real):
-        data = real.data if isinstance(real, Tensor) else real
-        if not isinstance(data, self.backend.array_type):
-            data = self.backend.asarray(data)
-        if data.dtype != B.DTYPE or data.ndim != 4:
-            raise TypeError(f"train_step: expected float32 images (N, 1, 28, 28), got {data.dtype} {data.shape}")
-        return Tensor._wrap(data)
-
-    def train_step(self, real):
-        """One D update then one G update on the batch ``real``; returns the step's statistics.
-
-        dict(d_loss, g_loss, d_real, d_fake): d_loss = BCE(D(x), 1) + BCE(D(G(z)), 0), g_loss =
-        BCE(D(G(z)), 1), and D(x), D(G(z)) the mean probabilities the discriminator gave, as floats.
-        """
-        G, D = self.generator, self.discriminator
-        real = self._as_batch(real)
-        ones, zeros = self._targets(real.shape[0])
-        z = Tensor._wrap(self.backend.normal((real.shape[0], self.latent_dim)))
-        fake = G(z)
-
-        # Discriminator: real -> 1, fake -> 0. The detached fake keeps G out of this backward.
-        real_logits, fake_logits = D(real), D(fake.detach())
-        d_loss = (F.binary_cross_entropy_with_logits(real_logits, ones)
-                  + F.binary_cross_entropy_with_logits(fake_logits, zeros))
-        self.opt_d.zero_grad()
-        d_loss.backward()
-        self.opt_d.step()
-
-        # Generator: a fresh pass through the updated D, labelled "real" (non-saturating loss).
-        # D's parameters stop requiring grad meanwhile, so no gradient is computed for them in vain.
-        D.requires_grad_(False)
-        try:
-            g_loss = F.binary_cross_entropy_with_logits(D(fake), ones)
-            self.opt_g.zero_grad()
-            g_loss.backward()
-        finally:
-            D.requires_grad_(True)
-        self.opt_g.step()
-
-        xp = self.backend.xp
-        stats = xp.stack([d_loss.data, g_loss.data, _mean_sigmoid(real_logits.data), _mean_sigmoid(fake_logits.data)])
-        d_loss, g_loss, d_real, d_fake = B.to_numpy(stats).tolist()  # the step's one host transfer
-        return dict(d_loss=d_loss, g_loss=g_loss, d_real=d_real, d_fake=d_fake)
-
-    def generate(self, z, batch_size=500):
-        """Images G(z) as a host float32 array (N, 1, 28, 28), G in eval mode (BatchNorm running stats)."""
-        return generate_images(self.generator, z, batch_size)
-
-    def get_rng_state(self):
-        return self.backend.get_rng_state()
-
-    def set_rng_state(self, state):
-        if state is not None:
-            self.backend.set_rng_state(state)
-
-
-class CollapseMonitor:
-    """Warns when the discriminator wins outright for ``patience`` logged steps in a row.
-
-    A D loss near 0 (or D(G(z)) near 0) means G's gradient has vanished or G has collapsed.
-    """
-
-    def __init__(self, patience=20, d_loss_below=0.01, d_fake_below=1e-3):
-        self.patience, self.d_loss_below, self.d_fake_below = patience, d_loss_below, d_fake_below
-        self.run, self.warned = 0, False
-
-    def update(self, stats, epoch, step):
-        if stats["d_loss"] < self.d_loss_below or stats["d_fake"] < self.d_fake_below:
-            self.run += 1
-        else:
-            self.run, self.warned = 0, False
-        if self.run >= self.patience and not self.warned:
-            self.warned = True
-            return (f"warning: epoch {epoch}, step {step}: the discriminator has won for {self.run} logged steps "
-                    f"(D loss {stats['d_loss']:.2g}, D(G(z)) {stats['d_fake']:.2g}); the generator's gradient "
-                    "is vanishing or it has collapsed: try a lower --lr-d or restart with another --seed")
-        return None
 
 
 def resolve_config(config, saved=None):
