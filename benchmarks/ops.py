@@ -5,9 +5,11 @@
     python benchmarks/ops.py --only conv        # the cases whose name contains "conv"
 
 Inputs arrive as they do inside the network: feature maps in the engine's (C, H, W, N) memory
-(a transposed view; see scratchgan/functional/conv.py), the Dense output reshaped to maps in (N, C, H, W) memory, and gradients
-only for what the training step needs (no input gradient for the real images of D's first
-conv). "backward" is everything ``y.backward(gy)`` does for that op alone.
+and Dense activations in (features, N) memory (transposed views; see scratchgan/functional/conv.py
+and linear.py), real images in (N, C, H, W) memory, and gradients only for what the training
+step needs (no input gradient for the real images of D's first conv). "backward" is everything
+``y.backward(gy)`` does for that op alone. Each timed call follows an untimed one of the same
+library, so that neither pays for the other's idle BLAS threads, which spin for ~0.1 s.
 """
 import argparse
 import os
@@ -43,7 +45,7 @@ def cases(N):
          [(S(N, 64, 14, 14), True, True), (S(128, 64, 5, 5), True, False), (S(128,), True, False)],
          dict(stride=2, padding=2)),
         ("conv_transpose2d G1 256->128 7->7", "conv_transpose2d",
-         [(S(N, 256, 7, 7), True, False), (S(256, 128, 5, 5), True, False)],
+         [(S(N, 256, 7, 7), True, True), (S(256, 128, 5, 5), True, False)],
          dict(stride=1, padding=2)),
         ("conv_transpose2d G2 128->64 7->14", "conv_transpose2d",
          [(S(N, 128, 7, 7), True, True), (S(128, 64, 5, 5), True, False)],
@@ -52,7 +54,7 @@ def cases(N):
          [(S(N, 64, 14, 14), True, True), (S(64, 1, 5, 5), True, False)],
          dict(stride=2, padding=2, output_padding=1)),
         ("batch_norm dense (N, 12544)", "batch_norm",
-         [(S(N, 12544), True, False), (S(12544,), True, False), (S(12544,), True, False)], {}),
+         [(S(N, 12544), True, True), (S(12544,), True, False), (S(12544,), True, False)], {}),
         ("batch_norm G1 (N, 128, 7, 7)", "batch_norm",
          [(S(N, 128, 7, 7), True, True), (S(128,), True, False), (S(128,), True, False)], {}),
         ("batch_norm G2 (N, 64, 14, 14)", "batch_norm",
@@ -60,7 +62,7 @@ def cases(N):
         ("matmul G dense 100->12544", "linear",
          [(S(N, 100), False, False), (S(12544, 100), True, False)], {}),
         ("matmul D dense 6272->1", "linear",
-         [(S(N, 6272), True, False), (S(1, 6272), True, False), (S(1,), True, False)], {}),
+         [(S(N, 6272), True, True), (S(1, 6272), True, False), (S(1,), True, False)], {}),
         ("leaky_relu (N, 64, 14, 14)", "leaky_relu", [(S(N, 64, 14, 14), True, True)], dict(negative_slope=0.3)),
         ("tanh (N, 1, 28, 28)", "tanh", [(S(N, 1, 28, 28), True, True)], {}),
         ("dropout (N, 64, 14, 14)", "dropout", [(S(N, 64, 14, 14), True, True)], dict(p=0.3)),
@@ -70,9 +72,10 @@ def cases(N):
 
 
 def engine_layout(a):
-    """The same values as (N, C, H, W) in (C, H, W, N) memory."""
+    """The same values with the batch axis last in memory: (C, H, W, N) or (features, N)."""
     import numpy
-    return numpy.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    axes = tuple(range(1, a.ndim)) + (0,)
+    return numpy.ascontiguousarray(a.transpose(axes)).transpose(numpy.argsort(axes))
 
 
 def make_arrays(specs, rng):
@@ -131,12 +134,14 @@ def run_case(name, op, specs, kwargs, args, use_torch, clock):
         sides["torch"] = torch_case(op, specs, arrays, kwargs)
     y = sides["sg"][0]()
     gy = rng.standard_normal(y.shape, dtype=numpy.float32)
-    if y.ndim == 4:  # gradients flow back in the layout the output has
+    if y.ndim == 4 or (y.ndim == 2 and y.shape[1] > 1):  # gradients flow back in the output's layout
         gy = engine_layout(gy)
     times = {k: ([], []) for k in sides}
     for i in range(args.repeats + 1):  # the first is warm-up
         for k in sides if i % 2 == 0 else reversed(list(sides)):
-            fwd, bwd = time_case(*sides[k], gy if k == "sg" else numpy.ascontiguousarray(gy), clock)
+            grad = gy if k == "sg" else numpy.ascontiguousarray(gy)
+            time_case(*sides[k], grad, clock)  # untimed: lets the other library's idle threads stop spinning
+            fwd, bwd = time_case(*sides[k], grad, clock)
             if i:
                 times[k][0].append(fwd)
                 times[k][1].append(bwd)
@@ -165,6 +170,7 @@ def adam_case(args, use_torch, clock):
     times = {k: [] for k in steps}
     for i in range(args.repeats + 1):
         for k, step in steps.items():
+            step()  # untimed, as in run_case
             t0 = clock()
             step()
             if i:

@@ -11,6 +11,7 @@ timed is ``scratchgan.train.GANTrainer.train_step`` when that module exists (an 
 step before), and its PyTorch twin is ``torch_models.TorchGANStep``.
 """
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -31,6 +32,8 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=None, help="default: 64 for mlp, 128 for dcgan")
     p.add_argument("--steps", type=int, default=None, help="timed steps of each (default: 30 dcgan, 200 mlp)")
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--block", type=int, default=3,
+                   help="steps of one library in a row; the first of each block is not timed")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--json", metavar="FILE", help="also write the results here")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
@@ -225,27 +228,33 @@ def current_rss_mb():
 # -- running --
 
 def time_alternating(sg_step, sg_real, torch_step, torch_real, args):
-    """Per-step wall and CPU seconds of each, interleaved so that noise hits both alike.
+    """Per-step wall and CPU seconds of each, in alternating blocks so that noise hits both alike.
 
-    CPU time (all threads of this process) is the steadier number on a shared machine: other
-    processes stretch the wall clock but not it; spinning BLAS threads do count in it, though.
+    A block runs ``args.block`` steps of one library back to back and times all but its first:
+    that one absorbs the other library's idle threads, which keep spinning for ~0.1 s after their
+    last call (OpenBLAS does) and would be charged to whoever runs next. CPU time (all threads
+    of this process) is the steadier number on a shared machine: other processes stretch the
+    wall clock but not it; spinning BLAS threads do count in it, though.
     """
-    times = {"sg": ([], []), "torch": ([], [])}
-    for i in range(args.warmup + args.steps):
-        order = [("sg", sg_step, sg_real), ("torch", torch_step, torch_real)]
-        if i % 2:
-            order.reverse()  # neither always runs right after the other's memory traffic
-        for name, step, real in order:
-            if step is None:
-                continue
-            sync = sync_scratchgan if name == "sg" else (lambda: sync_torch(args))
-            sync()
-            t0, c0 = time.perf_counter(), time.process_time()
+    sides = [("sg", sg_step, sg_real, sync_scratchgan)]
+    if torch_step is not None:
+        sides.append(("torch", torch_step, torch_real, lambda: sync_torch(args)))
+    times = {name: ([], []) for name, *_ in sides}
+    for _ in range(args.warmup):
+        for _, step, real, sync in sides:
             step(real)
             sync()
-            if i >= args.warmup:
-                times[name][0].append(time.perf_counter() - t0)
-                times[name][1].append(time.process_time() - c0)
+    block = max(2, args.block) if len(sides) > 1 else 1
+    for round_ in range(-(-args.steps // (block - 1 if block > 1 else 1))):
+        for name, step, real, sync in sides[::-1] if round_ % 2 else sides:
+            for k in range(block):
+                sync()
+                t0, c0 = time.perf_counter(), time.process_time()
+                step(real)
+                sync()
+                if (k > 0 or block == 1) and len(times[name][0]) < args.steps:
+                    times[name][0].append(time.perf_counter() - t0)
+                    times[name][1].append(time.process_time() - c0)
     return times
 
 
@@ -288,11 +297,7 @@ def peak_in_subprocess(which, args):
 
 
 def have_torch():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("torch") is not None
 
 
 def main(argv=None):
@@ -304,7 +309,10 @@ def main(argv=None):
 
     from scratchgan import backend as B
     from scratchgan.tensor import Tensor
-    trainer, timed, G, D = scratchgan_setup(args)
+    try:
+        trainer, timed, G, D = scratchgan_setup(args)
+    except B.BackendError as e:
+        sys.exit(f"train_step.py: {e}")
     host_real = real_batch(args, G)
     image_shape = host_real.shape[1:]
     flops = step_flops(G, D, args.batch_size, image_shape)
@@ -320,7 +328,7 @@ def main(argv=None):
     res = {"model": args.model, "backend": args.backend, "batch_size": args.batch_size,
            "threads": args.threads, "steps": args.steps, "timed": timed, "gflop_per_step": flops / 1e9}
     for who, key in (("sg", "scratchgan"), ("torch", "torch")):
-        wall, cpu = times[who]
+        wall, cpu = times.get(who, ([], []))
         if wall:
             res[f"{key}_ms"] = 1e3 * statistics.median(wall)
             res[f"{key}_cpu_ms"] = 1e3 * statistics.median(cpu)
@@ -347,7 +355,7 @@ def main(argv=None):
 
 def print_table(r):
     print(f"{r['model']} batch {r['batch_size']}, {r['backend']}, {r['threads']} threads, median of "
-          f"{r['steps']} alternating steps; {r['gflop_per_step']:.1f} GFLOP/step; timed: {r['timed']}")
+          f"{r['steps']} steps in alternating blocks; {r['gflop_per_step']:.1f} GFLOP/step; timed: {r['timed']}")
     print(f"{'':12}{'ms/step':>10}{'GFLOP/s':>10}{'CPU ms':>10}{'peak MB':>10}{'step MB':>10}")
     for who, key in (("scratchgan", "scratchgan"), ("PyTorch", "torch")):
         if f"{key}_ms" not in r:

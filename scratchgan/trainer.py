@@ -83,6 +83,9 @@ class GANTrainer:
         self.opt_d.zero_grad()
         d_loss.backward()
         self.opt_d.step()
+        # Keep D's numbers, drop its graphs: their saved activations need not outlive this update.
+        d_stats = [d_loss.data, _mean_sigmoid(real_logits.data), _mean_sigmoid(fake_logits.data)]
+        del d_loss, real_logits, fake_logits
 
         # Generator: a fresh pass through the updated D, labelled "real" (non-saturating loss).
         # D's parameters stop requiring grad meanwhile, so no gradient is computed for them in vain.
@@ -96,7 +99,7 @@ class GANTrainer:
         self.opt_g.step()
 
         xp = self.backend.xp
-        stats = xp.stack([d_loss.data, g_loss.data, _mean_sigmoid(real_logits.data), _mean_sigmoid(fake_logits.data)])
+        stats = xp.stack([d_stats[0], g_loss.data, d_stats[1], d_stats[2]])
         d_loss, g_loss, d_real, d_fake = B.to_numpy(stats).tolist()  # the step's one host transfer
         return dict(d_loss=d_loss, g_loss=g_loss, d_real=d_real, d_fake=d_fake)
 

@@ -19,16 +19,19 @@ from scratchgan import backend as B
 from scratchgan.tensor import Function
 
 _workspaces = threading.local()
+WORKSPACE_LIMIT = 128 * 2 ** 20  # bytes; a bigger temporary (inference on a huge batch) is not kept
 
 
-def _workspace(xp, shape, dtype):
+def _workspace(xp, shape, dtype, use="columns"):
     """Scratch memory for a temporary that dies inside one op (im2col columns, col2im's taps).
 
     A fresh array of tens of MB costs thousands of page faults, each page zero-filled by the
-    kernel: a tenth of a DCGAN step on a CPU. One buffer per thread, grown to the largest request
-    and reused, avoids it. Safe because ops run one at a time and never return this memory.
+    kernel: a tenth of a DCGAN step on a CPU. One buffer per use and thread, grown to the largest
+    request and reused, avoids it. Safe because ops run one at a time and never return this memory.
     """
-    size, key = math.prod(shape), (xp, dtype)
+    size, key = math.prod(shape), (xp, dtype, use)
+    if size * dtype.itemsize > WORKSPACE_LIMIT:
+        return xp.empty(shape, dtype=dtype)
     buffer = _workspaces.__dict__.get(key)
     if buffer is None or buffer.size < size:
         _workspaces.__dict__[key] = None  # let the old one go before asking for the new one
@@ -36,21 +39,29 @@ def _workspace(xp, shape, dtype):
     return buffer[:size].reshape(shape)
 
 
-def _batch_last(x, padding):
-    """(N, C, H, W) -> contiguous (C, H + 2p, W + 2p, N), zero-padded; free if x already is that."""
+def _batch_last(x, padding, scratch=False):
+    """(N, C, H, W) -> contiguous (C, H + 2p, W + 2p, N), zero-padded; free if x already is that.
+
+    With ``scratch`` the padded copy is made in a workspace, valid until the next op's.
+    """
     N, C, H, W = x.shape
     xt = x.transpose(1, 2, 3, 0)
-    xp = B.xp_of(x)
-    if padding == 0:
+    xp, p = B.xp_of(x), padding
+    if p == 0:
         return xp.ascontiguousarray(xt)
-    out = xp.zeros((C, H + 2 * padding, W + 2 * padding, N), dtype=x.dtype)
-    out[:, padding:padding + H, padding:padding + W] = xt
+    shape = (C, H + 2 * p, W + 2 * p, N)
+    if not scratch:
+        out = xp.zeros(shape, dtype=x.dtype)
+    else:  # zero only the border: the inside is overwritten next
+        out = _workspace(xp, shape, x.dtype, "padded")
+        out[:, :p] = out[:, -p:] = out[:, :, :p] = out[:, :, -p:] = 0
+    out[:, p:p + H, p:p + W] = xt
     return out
 
 
-def _windows(x, kh, kw, stride, padding):
+def _windows(x, kh, kw, stride, padding, scratch=False):
     """Every patch as one strided view (C, kh, kw, OH, OW, N): [c, i, j, oh, ow, n] = x[n, c, oh·s + i, ow·s + j]."""
-    xc = _batch_last(x, padding)
+    xc = _batch_last(x, padding, scratch)
     C, Hp, Wp, N = xc.shape
     OH, OW = (Hp - kh) // stride + 1, (Wp - kw) // stride + 1
     sC, sH, sW, sN = xc.strides
@@ -62,7 +73,7 @@ def _columns(x, kh, kw, stride, padding):
 
     Valid until the next op asks for the workspace.
     """
-    windows = _windows(x, kh, kw, stride, padding)
+    windows = _windows(x, kh, kw, stride, padding, scratch=True)
     C, _, _, OH, OW, N = windows.shape
     cols = _workspace(B.xp_of(x), (C * kh * kw, OH * OW * N), x.dtype)
     cols.reshape(windows.shape)[...] = windows  # the one copy, in runs of N
@@ -84,11 +95,14 @@ def col2im(cols, stride, padding, OH, OW):
     """
     C, kh, kw, H, W, N = cols.shape
     out = B.xp_of(cols).zeros((C, OH, OW, N), dtype=cols.dtype)
-    for i in range(kh):
-        rows_in, rows_out = _tap_overlap(i, H, OH, stride, padding)
-        for j in range(kw):
-            cols_in, cols_out = _tap_overlap(j, W, OW, stride, padding)
-            out[:, rows_out, cols_out] += cols[:, i, j, rows_in, cols_in]
+    rows = [_tap_overlap(i, H, OH, stride, padding) for i in range(kh)]
+    columns = [_tap_overlap(j, W, OW, stride, padding) for j in range(kw)]
+
+    for c in range(0, C, 16):  # 16 channels of output stay in cache through all the taps
+        channels = slice(c, c + 16)
+        for i, (rows_in, rows_out) in enumerate(rows):
+            for j, (cols_in, cols_out) in enumerate(columns):
+                out[channels, rows_out, cols_out] += cols[channels, i, j, rows_in, cols_in]
     return out.transpose(3, 0, 1, 2)
 
 
@@ -118,22 +132,24 @@ def _output_padding(in_size, out_size, k, stride, padding):
 
 
 class Conv2d(Function):
-    # y = W ⋆ x (cross-correlation);  dx = conv_transpose2d(gy, W), dW = conv2d_weight(x, gy)
+    # y = W ⋆ x + b (cross-correlation);  dx = conv_transpose2d(gy, W), dW = conv2d_weight(x, gy), db = Σ gy
     def __init__(self, stride, padding, columns=None):
         self.stride, self.padding = stride, padding
         self.columns = columns  # im2col(x) when the caller has it already
 
-    def forward(self, x, w):
+    def forward(self, x, w, b=None):
         O, C, kh, kw = w.shape
         cols, self.columns = self.columns, None
         if cols is None:
             cols = _columns(x, kh, kw, self.stride, self.padding)[0]
         OH, OW = (_size(n, k, self.stride, self.padding) for n, k in zip(x.shape[2:], (kh, kw)))
         y = w.reshape(O, C * kh * kw) @ cols
+        if b is not None:
+            y += b.reshape(O, 1)  # in the product's fresh output: no array of its own
         return y.reshape(O, OH, OW, x.shape[0]).transpose(3, 0, 1, 2)
 
     def backward(self, gy):
-        x, w = self.inputs
+        x, w = self.inputs[:2]
         s, p, k = self.stride, self.padding, w.shape[2:]
         gx = gw = None
         if self.needs_input_grad[0]:
@@ -142,7 +158,9 @@ class Conv2d(Function):
             gx = ConvTranspose2d(s, p, extra)(gy, w)
         if self.needs_input_grad[1]:
             gw = Conv2dWeight(k, s, p)(x, gy)
-        return gx, gw
+        if len(self.inputs) == 2:
+            return gx, gw
+        return gx, gw, gy.sum((0, 2, 3)) if self.needs_input_grad[2] else None
 
 
 class ConvTranspose2d(Function):
@@ -224,8 +242,11 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     if x.shape[2] + 2 * padding < kh or x.shape[3] + 2 * padding < kw:
         raise ValueError(f"conv2d: input {x.shape} with padding {padding} is smaller than the "
                          f"{kh}x{kw} kernel")
-    y = Conv2d(stride, padding)(x, weight)
-    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+    if bias is None:
+        return Conv2d(stride, padding)(x, weight)
+    if tuple(bias.shape) != weight.shape[:1]:
+        raise ValueError(f"conv2d: bias of shape {tuple(bias.shape)} for {weight.shape[0]} output channels")
+    return Conv2d(stride, padding)(x, weight, bias)
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0):

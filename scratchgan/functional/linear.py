@@ -15,10 +15,27 @@ class MatMul(Function):
         return a @ b
 
     def backward(self, gy):
+        # Each gradient is made in its operand's memory order (BLAS writes either for free), so
+        # no transposing copy follows: the optimizer reads weight gradients laid out as weights.
         a, b = self.inputs
-        ga = sum_to(matmul(gy, swapaxes(b, -1, -2)), a.shape) if self.needs_input_grad[0] else None
-        gb = sum_to(matmul(swapaxes(a, -1, -2), gy), b.shape) if self.needs_input_grad[1] else None
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = _T(matmul(b, _T(gy))) if _column_major(a) else matmul(gy, _T(b))
+            ga = sum_to(ga, a.shape)
+        if self.needs_input_grad[1]:
+            gb = _T(matmul(_T(gy), a)) if _column_major(b) else matmul(_T(a), gy)
+            gb = sum_to(gb, b.shape)
         return ga, gb
+
+
+def _T(t):
+    return swapaxes(t, -1, -2)
+
+
+def _column_major(t):
+    """A 2-D operand stored transposed, as xᵀ in W @ xᵀ."""
+    flags = t.data.flags
+    return t.ndim == 2 and flags.f_contiguous and not flags.c_contiguous
 
 
 def matmul(a, b):
@@ -28,5 +45,11 @@ def matmul(a, b):
 def linear(x, weight, bias=None):
     """y = x @ Wᵀ + b with W of shape (out_features, in_features), as torch.nn.functional.linear."""
     x = x if isinstance(x, Tensor) else Tensor(x)
-    y = matmul(x, swapaxes(weight, 0, 1))
+    if x.ndim == 2:
+        # The same product as (W @ xᵀ)ᵀ: y then has (features, batch) memory, the batch-last
+        # layout conv feature maps use (see conv.py), so a Dense layer reshaped into maps feeds
+        # a convolution, and a flattened map a Dense layer, without a transposing copy.
+        y = swapaxes(matmul(weight, swapaxes(x, 0, 1)), 0, 1)
+    else:
+        y = matmul(x, swapaxes(weight, 0, 1))
     return y if bias is None else y + bias
