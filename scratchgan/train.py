@@ -35,7 +35,7 @@ from scratchgan.trainer import CollapseMonitor, GANTrainer, generate_images  # n
 # The per-model training defaults, in one place (the DCGAN paper's Adam settings for both).
 MODEL_DEFAULTS = {
     "mlp": dict(batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=20),
-    "dcgan": dict(batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=50),
+    "dcgan": dict(batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=5),
 }
 DEFAULT_MODEL, DEFAULT_LATENT_DIM, DEFAULT_SEED = "mlp", 100, 0
 GRID_SAMPLES, GRID_ROWS = 64, 8
