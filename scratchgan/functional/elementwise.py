@@ -1,7 +1,7 @@
 """Element-wise arithmetic and activations, each forward beside its derivative."""
 from scratchgan import backend as B
 from scratchgan.functional.shape import sum_to
-from scratchgan.tensor import Function, Tensor, as_tensor
+from scratchgan.tensor import Function, Tensor, as_tensor, is_grad_enabled
 
 
 def _constant(array):
@@ -153,6 +153,9 @@ class LeakyReLU(Function):
         x = self.inputs[0].data
         derivative = B.xp_of(x).multiply(x > 0, x.dtype.type(1 - self.slope), dtype=x.dtype)
         derivative += x.dtype.type(self.slope)
+        if not is_grad_enabled():  # first order: the product in place, no array of its own
+            derivative *= gy.data
+            return Tensor._wrap(derivative)
         return gy * _constant(derivative)
 
 
@@ -262,8 +265,9 @@ def dropout(x, p=0.5, training=True):
     if not training or p == 0:
         return x
     owner = B.backend_of(x.data)
-    keep = _in_memory_order(x.data, lambda shape: owner.uniform(shape, dtype=x.dtype)) >= p
-    return x * _constant(keep * x.dtype.type(1.0 / (1.0 - p)))
+    draws = _in_memory_order(x.data, lambda shape: owner.uniform(shape, dtype=x.dtype))
+    mask = B.xp_of(draws).multiply(draws >= p, x.dtype.type(1.0 / (1.0 - p)), out=draws)  # kept / (1-p), else 0
+    return x * _constant(mask)
 
 
 def _in_memory_order(a, make):
