@@ -142,6 +142,8 @@ def load_checkpoint(path):
     try:
         with numpy.load(path, allow_pickle=False) as archive:
             contents = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({e}); is it truncated?") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        # NumPy's own messages (e.g. about pickled data for a file that is no archive) mislead here.
+        raise CheckpointError(f"{path}: not a readable checkpoint (expected the .npz archive that "
+                              "scratchgan mnist writes; the file is truncated or something else)") from None
     return Checkpoint(path, contents)

@@ -48,5 +48,8 @@ def run(command):
         return 130
     except TrainingDiverged as e:
         return fail(e, status=1)
+    except OSError as e:  # the message of a failed open() does not always say which file
+        where = f"{e.filename}: " if e.filename and str(e.filename) not in str(e.strerror) else ""
+        return fail(f"{where}{e.strerror or e}")
     except USER_ERRORS as e:
         return fail(e)

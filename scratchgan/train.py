@@ -151,9 +151,12 @@ def resolve_config(config, saved=None):
     for name in ("epochs", "batch_size", "latent_dim", "log_every", "eval_samples"):
         if getattr(c, name) < 1:
             raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {getattr(c, name)}")
-    for name in ("minutes", "max_steps", "eval_every", "limit"):
+    for name in ("minutes", "max_steps", "eval_every", "limit", "lr_g", "lr_d"):
         if getattr(c, name) is not None and getattr(c, name) <= 0:
             raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(c, name)}")
+    for name in ("beta1", "beta2"):
+        if not 0 <= getattr(c, name) < 1:
+            raise ConfigError(f"{name} must be in [0, 1), got {getattr(c, name)}")
     return c
 
 

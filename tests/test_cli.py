@@ -171,6 +171,23 @@ def test_sample_errors(tmp_path, trained, capsys):
     assert_one_line_error(capsys, main(["sample", "--checkpoint", str(trained / "checkpoint.npz"), "--out",
                                         str(tmp_path / "x.txt")]), match=".png or .npy")
     assert not (tmp_path / "x.png").exists()
+    not_an_archive = tmp_path / "notes.npz"
+    not_an_archive.write_text("not a checkpoint")
+    assert_one_line_error(capsys, main(["sample", "--checkpoint", str(not_an_archive), "--out",
+                                        str(tmp_path / "x.png")]), match="not a readable checkpoint")
+    assert_one_line_error(capsys, main(["sample", "--checkpoint", str(trained / "checkpoint.npz"), "--out",
+                                        str(tmp_path / "missing" / "x.png")]), match=str(tmp_path / "missing"))
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--lr-g", "-1"], "lr-g must be positive"),
+    (["--lr-d", "0"], "lr-d must be positive"),
+    (["--beta1", "1"], "beta1 must be in [0, 1)"),
+    (["--beta2", "-0.1"], "beta2 must be in [0, 1)"),
+])
+def test_bad_optimizer_settings_are_refused(args, match, tmp_path, capsys):
+    assert_one_line_error(capsys, run_mnist(tmp_path / "run", *args), match=match)
+    assert not (tmp_path / "run" / "checkpoint.npz").exists()
 
 
 def test_cupy_without_a_gpu_is_one_line(tmp_path, capsys):
