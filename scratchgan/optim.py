@@ -107,7 +107,8 @@ class Adam(Optimizer):
             g = g + self.weight_decay * p
         work = self._work_array(p)  # every temporary goes here: no new array per parameter and step
         step_size, root_correction2 = self.lr / (1 - beta1 ** t), (1 - beta2 ** t) ** 0.5
-        for rows in _cache_blocks(p):
+
+        def update(rows):
             m_, v_, w_ = m[rows], v[rows], work[rows]
             m_ *= beta1
             m_ += xp.multiply(g[rows], 1 - beta1, out=w_)
@@ -121,6 +122,10 @@ class Adam(Optimizer):
             step = xp.divide(m_, denom, out=w_)
             step *= step_size
             p[rows] -= step
+
+        blocks = _cache_blocks(p)  # disjoint rows: they run at once on the CPU threads
+        B.in_parts(lambda first, last: [update(blocks[i]) for i in range(first, last)],
+                   len(blocks), like=p)
 
     def _work_array(self, p):
         """Scratch shaped like p, from one buffer sized for the largest parameter."""

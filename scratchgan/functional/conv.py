@@ -55,7 +55,7 @@ def _batch_last(x, padding, scratch=False):
     else:  # zero only the border: the inside is overwritten next
         out = _workspace(xp, shape, x.dtype, "padded")
         out[:, :p] = out[:, -p:] = out[:, :, :p] = out[:, :, -p:] = 0
-    out[:, p:p + H, p:p + W] = xt
+    _copy(out[:, p:p + H, p:p + W], xt)
     return out
 
 
@@ -76,8 +76,19 @@ def _columns(x, kh, kw, stride, padding):
     windows = _windows(x, kh, kw, stride, padding, scratch=True)
     C, _, _, OH, OW, N = windows.shape
     cols = _workspace(B.xp_of(x), (C * kh * kw, OH * OW * N), x.dtype)
-    cols.reshape(windows.shape)[...] = windows  # the one copy, in runs of N
+    _copy(cols.reshape(windows.shape), windows)  # the one copy, in runs of N
     return cols, OH, OW
+
+
+def _copy(target, source):
+    """target[...] = source, split over the CPU threads along the longest leading axis."""
+    axis = max(range(target.ndim - 1), key=lambda a: target.shape[a])
+
+    def copy_part(start, stop):
+        part = (slice(None),) * axis + (slice(start, stop),)
+        target[part] = source[part]
+    per_index = target.size // max(target.shape[axis], 1)
+    B.in_parts(copy_part, target.shape[axis], like=target, grain=2 ** 16 // max(per_index, 1))
 
 
 def im2col(x, kh, kw, stride, padding):
@@ -94,15 +105,22 @@ def col2im(cols, stride, padding, OH, OW):
     falls into the padding is never computed.
     """
     C, kh, kw, H, W, N = cols.shape
-    out = B.xp_of(cols).zeros((C, OH, OW, N), dtype=cols.dtype)
+    out = B.empty((C, OH, OW, N), cols.dtype, like=cols)
+    out[...] = 0
     rows = [_tap_overlap(i, H, OH, stride, padding) for i in range(kh)]
     columns = [_tap_overlap(j, W, OW, stride, padding) for j in range(kw)]
 
-    for c in range(0, C, 16):  # 16 channels of output stay in cache through all the taps
-        channels = slice(c, c + 16)
-        for i, (rows_in, rows_out) in enumerate(rows):
-            for j, (cols_in, cols_out) in enumerate(columns):
-                out[channels, rows_out, cols_out] += cols[channels, i, j, rows_in, cols_in]
+    def add_taps(first, last, batch=slice(None)):
+        for c in range(first, last, 16):  # 16 channels of output stay in cache through all the taps
+            channels = slice(c, min(c + 16, last))
+            for i, (rows_in, rows_out) in enumerate(rows):
+                for j, (cols_in, cols_out) in enumerate(columns):
+                    out[channels, rows_out, cols_out, batch] += cols[channels, i, j, rows_in, cols_in, batch]
+
+    if C >= 32:  # one part of the channels per thread; fewer channels are a small job: one part
+        B.in_parts(add_taps, C, like=cols, grain=16)
+    else:
+        add_taps(0, C)
     return out.transpose(3, 0, 1, 2)
 
 
@@ -143,7 +161,7 @@ class Conv2d(Function):
         if cols is None:
             cols = _columns(x, kh, kw, self.stride, self.padding)[0]
         OH, OW = (_size(n, k, self.stride, self.padding) for n, k in zip(x.shape[2:], (kh, kw)))
-        y = w.reshape(O, C * kh * kw) @ cols
+        y = B.matmul(w.reshape(O, C * kh * kw), cols)
         if b is not None:
             y += b.reshape(O, 1)  # in the product's fresh output: no array of its own
         return y.reshape(O, OH, OW, x.shape[0]).transpose(3, 0, 1, 2)
@@ -176,7 +194,7 @@ class ConvTranspose2d(Function):
         OH = (H - 1) * s - 2 * p + kh + self.output_padding[0]
         OW = (W - 1) * s - 2 * p + kw + self.output_padding[1]
         taps = _workspace(B.xp_of(x), (C_out * kh * kw, H * W * N), x.dtype)
-        B.xp_of(x).matmul(w.reshape(C_in, C_out * kh * kw).T, _channel_rows(x), out=taps)
+        B.matmul(w.reshape(C_in, C_out * kh * kw).T, _channel_rows(x), out=taps)
         return col2im(taps.reshape(C_out, kh, kw, H, W, N), s, p, OH, OW)
 
     def backward(self, gy):
@@ -201,7 +219,7 @@ class Conv2dWeight(Function):
         if cols is None:
             cols = _columns(x, kh, kw, self.stride, self.padding)[0]
         OH, OW = (_size(n, k, self.stride, self.padding) for n, k in zip(x.shape[2:], (kh, kw)))
-        gw = _channel_rows(gy[:, :, :OH, :OW]) @ cols.T
+        gw = B.matmul(_channel_rows(gy[:, :, :OH, :OW]), cols.T)
         return gw.reshape(gy.shape[1], x.shape[1], kh, kw)
 
     def backward(self, ggw):

@@ -32,7 +32,11 @@ class Sub(Function):
 class Mul(Function):
     # y = a * b;  da = gy * b, db = gy * a
     def forward(self, a, b):
-        return a * b
+        if a.shape != b.shape or a.strides != b.strides:
+            return a * b
+        y = B.empty_like(a)
+        B.in_pieces(lambda a, b, y: B.xp_of(a).multiply(a, b, out=y), a, b, y)
+        return y
 
     def backward(self, gy):
         a, b = self.inputs
@@ -143,20 +147,29 @@ class LeakyReLU(Function):
     def forward(self, x):
         xp = B.xp_of(x)
         if 0 <= self.slope <= 1:
-            y = x * self.slope
-            return xp.maximum(y, x, out=y)  # max(x, slope·x): no boolean mask, no second array
+            y = B.empty_like(x)
+
+            def max_of_x_and_slope_x(x, y):  # no boolean mask, no second array
+                xp.multiply(x, x.dtype.type(self.slope), out=y)
+                xp.maximum(y, x, out=y)
+            B.in_pieces(max_of_x_and_slope_x, x, y)
+            return y
         return xp.where(x > 0, x, x * self.slope)
 
     def backward(self, gy):
         # The derivative by arithmetic on the mask, 1 - slope where x > 0 plus slope everywhere:
         # where() on a random mask is several times slower.
         x = self.inputs[0].data
-        derivative = B.xp_of(x).multiply(x > 0, x.dtype.type(1 - self.slope), dtype=x.dtype)
-        derivative += x.dtype.type(self.slope)
-        if not is_grad_enabled():  # first order: the product in place, no array of its own
-            derivative *= gy.data
-            return Tensor._wrap(derivative)
-        return gy * _constant(derivative)
+        xp, first_order = B.xp_of(x), not is_grad_enabled()
+        derivative = B.empty_like(x)
+
+        def fill(x, gy, derivative):
+            xp.multiply(x > 0, x.dtype.type(1 - self.slope), out=derivative)
+            derivative += x.dtype.type(self.slope)
+            if first_order:  # the product in place, no array of its own
+                derivative *= gy
+        B.in_pieces(fill, x, gy.data, derivative)
+        return Tensor._wrap(derivative) if first_order else gy * _constant(derivative)
 
 
 class Softplus(Function):

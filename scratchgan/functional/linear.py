@@ -1,4 +1,5 @@
 """Matrix products: matmul and the fully connected layer's op."""
+from scratchgan import backend as B
 from scratchgan.functional.shape import sum_to, swapaxes
 from scratchgan.tensor import Function, Tensor
 
@@ -12,7 +13,7 @@ class MatMul(Function):
         if a.shape[-1] != b.shape[-2]:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not fit "
                              f"({a.shape[-1]} != {b.shape[-2]})")
-        return a @ b
+        return B.matmul(a, b) if a.ndim == b.ndim == 2 else a @ b
 
     def backward(self, gy):
         # Each gradient is made in its operand's memory order (BLAS writes either for free), so

@@ -26,17 +26,24 @@ class BatchNormTrain(Function):
         self.eps = eps
 
     def forward(self, x, gamma, beta):
-        xp, axes = B.xp_of(x), _stat_axes(x.ndim)
-        shape = _channel_shape(x.ndim, x.shape[1])
-        self.mean = x.mean(axis=axes, keepdims=True)
-        xhat = x - self.mean
-        self.var = _channel_sum_of_products(xhat, xhat).reshape(shape) * (x.shape[1] / x.size)
-        self.invstd = 1.0 / xp.sqrt(self.var + self.eps)
-        xhat *= self.invstd
-        self.xhat = xhat
-        y = xhat * gamma.reshape(shape)
-        y += beta.reshape(shape)
+        xp, shape = B.xp_of(x), _channel_shape(x.ndim, x.shape[1])
+        self.mean, self.var, self.invstd = (xp.empty(shape, dtype=x.dtype) for _ in range(3))
+        self.xhat, y = B.empty_like(x), B.empty_like(x)
+        B.in_pieces(self._normalize_piece, x, self.xhat, y, self.mean, self.var, self.invstd,
+                    gamma.reshape(shape), beta.reshape(shape), axis=1)  # channels are independent
         return y
+
+    def _normalize_piece(self, x, xhat, y, mean, var, invstd, gamma, beta):
+        """The forward on one piece of the channels."""
+        xp, count = B.xp_of(x), x.size // x.shape[1]
+        x.mean(axis=_stat_axes(x.ndim), keepdims=True, out=mean)
+        xp.subtract(x, mean, out=xhat)
+        var[...] = _channel_sum_of_products(xhat, xhat).reshape(var.shape) * (1.0 / count)
+        xp.sqrt(var + self.eps, out=invstd)
+        xp.divide(1.0, invstd, out=invstd)
+        xhat *= invstd
+        xp.multiply(xhat, gamma, out=y)
+        y += beta
 
     def backward(self, gy):
         if not is_grad_enabled():
@@ -55,18 +62,25 @@ class BatchNormTrain(Function):
 
     def _backward_on_arrays(self, gy):
         """The same formulas on arrays, with one new array: the usual first-order case."""
-        C, count = gy.shape[1], gy.size // gy.shape[1]
+        xp, C = B.xp_of(gy), gy.shape[1]
         shape = _channel_shape(gy.ndim, C)
-        gy_sum = gy.sum(axis=_stat_axes(gy.ndim)).reshape(shape)
-        gy_xhat_sum = _channel_sum_of_products(gy, self.xhat).reshape(shape)
-        gx = None
-        if self.needs_input_grad[0]:
-            gx = self.xhat * (gy_xhat_sum * (1.0 / count))
-            gx -= gy
-            gx += gy_sum * (1.0 / count)  # now −(gy − mean(gy) − x̂·mean(gy·x̂))
-            gx *= -(self.inputs[1].data.reshape(shape) * self.invstd)
-            gx = Tensor._wrap(gx)
+        gy_sum, gy_xhat_sum = xp.empty(shape, dtype=gy.dtype), xp.empty(shape, dtype=gy.dtype)
+        gx = B.empty_like(gy)
+        B.in_pieces(self._gradients_piece, gy, self.xhat, gx, gy_sum, gy_xhat_sum,
+                    self.inputs[1].data.reshape(shape), self.invstd, axis=1)
+        gx = Tensor._wrap(gx) if self.needs_input_grad[0] else None
         return gx, Tensor._wrap(gy_xhat_sum.reshape(C)), Tensor._wrap(gy_sum.reshape(C))
+
+    @staticmethod
+    def _gradients_piece(gy, xhat, gx, gy_sum, gy_xhat_sum, gamma, invstd):
+        """The backward on one piece of the channels."""
+        count = gy.size // gy.shape[1]
+        gy.sum(axis=_stat_axes(gy.ndim), keepdims=True, out=gy_sum)
+        gy_xhat_sum[...] = _channel_sum_of_products(gy, xhat).reshape(gy_xhat_sum.shape)
+        B.xp_of(gy).multiply(xhat, gy_xhat_sum * (1.0 / count), out=gx)
+        gx -= gy
+        gx += gy_sum * (1.0 / count)  # now −(gy − mean(gy) − x̂·mean(gy·x̂))
+        gx *= -(gamma * invstd)
 
 
 def _channel_sum_of_products(a, b):
