@@ -114,6 +114,8 @@ def scratchgan_setup(args):
     """(trainer, which step is timed, G, D) on the chosen backend."""
     from scratchgan import backend as B
     B.use_backend(args.backend)
+    if hasattr(B, "set_num_threads"):
+        B.set_num_threads(args.threads)  # the trainer picks who runs them (scratchgan/cpu.py)
     B.seed(0)
     try:
         from scratchgan.models import build

@@ -2,16 +2,15 @@
 
 Every op asks this module for its array module (``xp_of(array)`` or the active ``xp``) and for
 the few things NumPy and CuPy spell differently: strided views, scatter-add, random numbers,
-host transfer and synchronisation. No other file imports cupy. On the CPU it also owns the
-threads: big calls are split into one part per core (``in_parts``, ``matmul``).
+host transfer and synchronisation. No other file imports cupy. On the CPU it also hands out
+threads and memory (cpu.py): ``in_parts``, ``in_pieces``, ``matmul``, ``empty``.
 """
 import math
 import os
-import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy
+
+from scratchgan import cpu
 
 DTYPE = numpy.float32
 RANDOM_PIECE = 2 ** 18  # numbers per generator when a big random array is drawn in parallel
@@ -43,14 +42,14 @@ class Backend:
         if size < 2 * RANDOM_PIECE:
             return self.generator.random(shape, dtype=dtype)
         seeds = self.generator.integers(2 ** 63, size=-(-size // RANDOM_PIECE))
-        out = empty(shape, dtype)
+        out = cpu.empty(shape, dtype)
         flat = out.reshape(-1)
 
         def draw(first, last):
             for i in range(first, last):
                 piece = flat[i * RANDOM_PIECE:(i + 1) * RANDOM_PIECE]
                 numpy.random.Generator(numpy.random.PCG64(seeds[i])).random(dtype=dtype, out=piece)
-        in_parts(draw, len(seeds))
+        cpu.in_parts(draw, len(seeds))
         return out
 
     def get_rng_state(self):
@@ -207,170 +206,46 @@ def uniform(shape, dtype=DTYPE, backend=None):
     return get_backend(backend).uniform(shape, dtype)
 
 
-# -- CPU threads --
-# NumPy runs each call on one core. scratchgan splits its big calls (matrix products, im2col,
-# col2im, batch norm, activations, Adam) into one part per core and runs the parts at once on a
-# pool of threads: NumPy lets go of the GIL inside a call. BLAS is kept to one thread per call,
-# because its own idle workers spin for ~0.1 s after each product, on the very core the next
-# element-wise call needs. Splitting never changes a result: every part is the same arithmetic.
+# -- the CPU's threads and memory (cpu.py); off the CPU each call runs whole, as it is --
 
-_threads = None  # how many parts; None until first asked (SCRATCHGAN_NUM_THREADS or the cores)
-_pool = None
-_local = threading.local()  # .in_part: this thread is running a part (no nested splitting)
+set_num_threads, get_num_threads, threads_run_by = cpu.set_num_threads, cpu.get_num_threads, cpu.threads_run_by
+empty_cache = cpu.empty_cache
 
 
-def _default_threads():
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    for var in ("SCRATCHGAN_NUM_THREADS", "OMP_NUM_THREADS"):
-        if os.environ.get(var, "").strip().isdigit() and int(os.environ[var]) > 0:
-            return int(os.environ[var])
-    return cores or 1
-
-
-def set_num_threads(n):
-    """Split NumPy work over n CPU threads (as torch.set_num_threads); BLAS runs one per call."""
-    global _threads, _pool
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
-    if n > 1 and not _limit_blas_to_one_thread():
-        n = 1  # BLAS's threads cannot be limited: leave the cores to it rather than oversubscribe
-    if _pool is not None and _pool._max_workers != n - 1:
-        _pool.shutdown()
-        _pool = None
-    _threads = n
-
-
-def get_num_threads():
-    if _threads is None:
-        set_num_threads(_default_threads())
-    return _threads
-
-
-def _limit_blas_to_one_thread():
-    try:
-        from threadpoolctl import threadpool_limits  # noqa: PLC0415  (only needed here)
-    except ImportError:
-        return False
-    threadpool_limits(1, user_api="blas")  # process-wide, until changed again
-    return True
-
-
-def _mark_in_part():
-    _local.in_part = True
+def _on_cpu(a):
+    return a is None or backend_of(a) is _backends["numpy"]
 
 
 def in_parts(work, size, like=None, grain=1):
-    """Call work(start, stop) on contiguous parts of range(size), one per thread, all at once.
-
-    Parts hold at least ``grain`` items, so a small call stays whole. Off the CPU (``like``
-    lives on another backend) and inside a part, work(0, size) runs once, here.
-    """
-    parts = min(get_num_threads(), size // max(grain, 1))
-    if parts <= 1 or getattr(_local, "in_part", False) or (
-            like is not None and backend_of(like) is not _backends["numpy"]):
+    """work(start, stop) over parts of range(size), a part per CPU thread (see cpu.in_parts)."""
+    if _on_cpu(like):
+        cpu.in_parts(work, size, grain)
+    else:
         work(0, size)
-        return
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(_threads - 1, "scratchgan", initializer=_mark_in_part)
-    bounds = [size * i // parts for i in range(parts + 1)]
-    futures = [_pool.submit(work, start, stop) for start, stop in zip(bounds[1:-1], bounds[2:])]
-    try:
-        _local.in_part = True
-        work(bounds[0], bounds[1])  # this thread does the first part itself
-    finally:
-        _local.in_part = False
-        for f in futures:  # every part finishes before anything is raised: they share the output
-            f.exception()
-    for f in futures:
-        f.result()
 
 
-def in_pieces(work, *arrays, axis=None, grain=2 ** 15):
-    """work(*pieces): the arrays (one shape; size-1 axes broadcast) cut alike, a piece per thread.
-
-    The cut runs along ``axis``, by default the first array's outermost axis in memory so that
-    every piece is one block of memory. ``work`` must treat the pieces independently: element-wise
-    work, or reductions over the other axes (batch norm cuts along its channels).
-    """
-    first = arrays[0]
-    if first.ndim == 0 or first.size < 2 * grain:
+def in_pieces(work, *arrays, axis=None, grain=cpu.PIECE):
+    """work(*pieces) on the arrays cut alike, a piece per CPU thread (see cpu.in_pieces)."""
+    if _on_cpu(arrays[0]):
+        cpu.in_pieces(work, *arrays, axis=axis, grain=grain)
+    else:
         work(*arrays)
-        return
-    if axis is None:
-        axis = max(range(first.ndim), key=lambda a: (first.shape[a] > 1, first.strides[a]))
-    length = first.shape[axis]
-
-    def piece(start, stop):
-        cut = (slice(None),) * axis + (slice(start, stop),)
-        work(*(a[cut] if a.shape[axis] == length else a for a in arrays))
-    in_parts(piece, length, like=first, grain=-(-grain * length // first.size))
-
-
-class _Recycler:
-    """Memory for big arrays, handed out again once no array refers to it (prototype)."""
-    MIN_BYTES = 1 << 20
-
-    def __init__(self):
-        self.blocks, self.lock = {}, threading.Lock()
-        probe = [numpy.empty(1)]
-        self.free_count = self._count(probe)
-
-    @staticmethod
-    def _count(blocks):
-        for block in blocks:
-            return sys.getrefcount(block)
-
-    def empty(self, shape, dtype=DTYPE):
-        dtype = numpy.dtype(dtype)
-        nbytes = math.prod(shape) * dtype.itemsize
-        if nbytes < self.MIN_BYTES:
-            return numpy.empty(shape, dtype)
-        with self.lock:
-            blocks = self.blocks.setdefault(nbytes, [])
-            for block in blocks:
-                if sys.getrefcount(block) == self.free_count:
-                    break
-            else:
-                block = numpy.empty(nbytes, numpy.uint8)
-                blocks.append(block)
-            return block.view(dtype).reshape(shape)
-
-
-_recycler = _Recycler()
-
-
-def empty(shape, dtype=DTYPE, like=None):
-    if like is not None and backend_of(like) is not _backends["numpy"]:
-        return xp_of(like).empty(shape, dtype=dtype)
-    return _recycler.empty(shape, dtype)
-
-
-def empty_like(a):
-    """An uninitialised array shaped and laid out in memory as a."""
-    if backend_of(a) is not _backends["numpy"]:
-        return xp_of(a).empty_like(a)
-    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])
-    inverse = sorted(range(a.ndim), key=order.__getitem__)
-    return _recycler.empty(tuple(a.shape[i] for i in order), a.dtype).transpose(inverse)
 
 
 def matmul(a, b, out=None):
-    """a @ b for 2-D arrays, split over the CPU threads by rows of a or columns of b."""
-    m, k = a.shape
-    n = b.shape[1]
-    if (m * n * max(k, 64) < 2 ** 22 or get_num_threads() == 1
-            or backend_of(a) is not _backends["numpy"]):
-        return xp_of(a).matmul(a, b, out=out)
-    if out is None:
-        out = empty((m, n), dtype=numpy.result_type(a, b))
-    if k == 1:  # an outer product: no sums, and BLAS is slow at it
-        in_pieces(lambda a, b, out: numpy.multiply(a, b, out=out), a, b, out, axis=0)
-    elif n >= m:
-        in_parts(lambda i, j: numpy.matmul(a, b[:, i:j], out=out[:, i:j]), n, grain=64)
-    else:
-        in_parts(lambda i, j: numpy.matmul(a[i:j], b, out=out[i:j]), m, grain=64)
-    return out
+    """a @ b of two 2-D arrays, split over the CPU threads when it is big."""
+    return cpu.matmul(a, b, out) if _on_cpu(a) else xp_of(a).matmul(a, b, out=out)
+
+
+def empty(shape, dtype=DTYPE, like=None):
+    """An uninitialised array on like's backend (the active one if None); recycled on the CPU."""
+    owner = backend_of(like) if like is not None else _active
+    return cpu.empty(shape, dtype) if owner is _backends["numpy"] else owner.xp.empty(shape, dtype=dtype)
+
+
+def empty_like(a):
+    """An uninitialised array shaped as a and laid out in memory as it is."""
+    return cpu.empty_like(a) if _on_cpu(a) else xp_of(a).empty_like(a)
 
 
 if os.environ.get("SCRATCHGAN_BACKEND"):

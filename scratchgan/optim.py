@@ -107,8 +107,7 @@ class Adam(Optimizer):
             g = g + self.weight_decay * p
         work = self._work_array(p)  # every temporary goes here: no new array per parameter and step
         step_size, root_correction2 = self.lr / (1 - beta1 ** t), (1 - beta2 ** t) ** 0.5
-
-        def update(rows):
+        for rows in _cache_blocks(p):
             m_, v_, w_ = m[rows], v[rows], work[rows]
             m_ *= beta1
             m_ += xp.multiply(g[rows], 1 - beta1, out=w_)
@@ -116,16 +115,13 @@ class Adam(Optimizer):
             xp.multiply(g[rows], g[rows], out=w_)
             w_ *= 1 - beta2
             v_ += w_
+            if step_size == 0:  # lr 0: the moments move, the parameters do not
+                continue
+            # step_size·m/(√v/c2 + eps) = m/(√v·(1/(c2·step_size)) + eps/step_size): one pass fewer
             denom = xp.sqrt(v_, out=w_)
-            denom /= root_correction2
-            denom += self.eps
-            step = xp.divide(m_, denom, out=w_)
-            step *= step_size
-            p[rows] -= step
-
-        blocks = _cache_blocks(p)  # disjoint rows: they run at once on the CPU threads
-        B.in_parts(lambda first, last: [update(blocks[i]) for i in range(first, last)],
-                   len(blocks), like=p)
+            denom *= 1.0 / (root_correction2 * step_size)
+            denom += self.eps / step_size
+            p[rows] -= xp.divide(m_, denom, out=w_)
 
     def _work_array(self, p):
         """Scratch shaped like p, from one buffer sized for the largest parameter."""

@@ -5,7 +5,7 @@
 """
 import numpy
 
-from scratchgan import backend as B
+from scratchgan import backend as B, nn
 from scratchgan import functional as F
 from scratchgan.optim import Adam
 from scratchgan.tensor import Tensor, no_grad
@@ -49,6 +49,12 @@ class GANTrainer:
         self.opt_d = Adam(discriminator.parameters(), lr=lr_d, betas=betas)
         self.backend.seed(seed)
         self._labels = {}
+        if self.backend is B.get_backend("numpy"):
+            # A convolution's products and maps are big enough to cut into parts on our threads;
+            # a dense net's small products run faster on BLAS's own (see scratchgan/cpu.py).
+            layers = [m for model in (generator, discriminator) for m in model.modules()]
+            convolutional = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in layers)
+            B.set_num_threads(B.get_num_threads(), by="scratchgan" if convolutional else "blas")
 
     def _targets(self, n):
         if n not in self._labels:

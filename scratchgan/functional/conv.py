@@ -81,14 +81,13 @@ def _columns(x, kh, kw, stride, padding):
 
 
 def _copy(target, source):
-    """target[...] = source, split over the CPU threads along the longest leading axis."""
+    """target[...] = source, a piece per CPU thread, cut along the longest leading axis."""
     axis = max(range(target.ndim - 1), key=lambda a: target.shape[a])
+    B.in_pieces(_assign, target, source, axis=axis)
 
-    def copy_part(start, stop):
-        part = (slice(None),) * axis + (slice(start, stop),)
-        target[part] = source[part]
-    per_index = target.size // max(target.shape[axis], 1)
-    B.in_parts(copy_part, target.shape[axis], like=target, grain=2 ** 16 // max(per_index, 1))
+
+def _assign(target, source):
+    target[...] = source
 
 
 def im2col(x, kh, kw, stride, padding):

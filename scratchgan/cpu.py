@@ -1,0 +1,223 @@
+"""How the NumPy backend uses a multicore CPU: its threads, and memory for big arrays.
+
+NumPy runs every call on one core. Who spreads the work over the cores is a choice of two:
+
+* ``"scratchgan"`` (the default): big calls (matrix products, im2col and col2im, batch norm,
+  activations, random draws) are cut into one part per thread and the parts run at once on a pool
+  of threads; NumPy lets go of the GIL inside a call. BLAS gets one thread per part: its own idle
+  threads spin for ~0.1 s after each product, on the very core the next part needs. Best when the
+  calls are big: convolutions.
+* ``"blas"``: BLAS's own threads in every matrix product, everything else on one core. Best for
+  small dense layers: waking a sleeping thread of our pool costs tens of microseconds (more on a
+  virtual machine's idle core), while BLAS's spinning threads start at once.
+
+A part is the same arithmetic on a slice, so cutting never changes a result, whatever the number of
+threads. BLAS with one thread and with several may round differently, so a run keeps one choice
+(the trainer makes it from its models). Only work worth more than a wake-up is cut: PIECE
+elements, SPLIT_MATMUL multiply-adds. Only backend.py imports this module.
+"""
+import math
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy
+
+PIECE = 2 ** 17  # the fewest elements worth a thread of their own (~0.1 ms of element-wise work)
+SPLIT_MATMUL = 2 ** 24  # the fewest multiply-adds worth cutting a matrix product for
+
+_threads = None  # None until first asked: SCRATCHGAN_NUM_THREADS, OMP_NUM_THREADS or the cores
+_by = "scratchgan"  # who runs the threads: "scratchgan" or "blas"
+_pool = None
+_local = threading.local()  # .in_part: this thread runs a part, so it does not cut again
+_blas = None  # threadpoolctl's handles on the BLAS libraries loaded; [] without threadpoolctl
+
+
+def _default_threads():
+    for var in ("SCRATCHGAN_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def set_num_threads(n, by=None):
+    """Use n CPU threads (as torch.set_num_threads), run by "scratchgan" or "blas" (see above).
+
+    ``by=None`` keeps the current choice. Without threadpoolctl BLAS cannot be held to one
+    thread, so it is left to run the threads ("blas").
+    """
+    global _threads, _by, _pool, _blas
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+    if by not in (None, "scratchgan", "blas"):
+        raise ValueError(f"set_num_threads: by must be 'scratchgan' or 'blas', got {by!r}")
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController  # noqa: PLC0415  (needed here only)
+            _blas = ThreadpoolController().select(user_api="blas").lib_controllers
+        except ImportError:
+            _blas = []
+    _threads, _by = n, (by or _by) if _blas else "blas"
+    for library in _blas:
+        library.set_num_threads(n if _by == "blas" else 1)
+    if _pool is not None:
+        _pool.shutdown()
+        _pool = None
+
+
+def get_num_threads():
+    if _threads is None:
+        set_num_threads(_default_threads())
+    return _threads
+
+
+def threads_run_by():
+    """"scratchgan" or "blas": who spreads the work over the threads."""
+    get_num_threads()
+    return _by
+
+
+def _mark_in_part():
+    _local.in_part = True
+
+
+def in_parts(work, size, grain=1):
+    """Call work(start, stop) on contiguous parts of range(size), one per thread, all at once.
+
+    Parts hold at least ``grain`` items, so a small call stays whole; inside a part, work runs
+    whole too. Every part has finished before this returns or raises.
+    """
+    global _pool
+    parts = min(get_num_threads(), size // max(grain, 1))
+    if parts <= 1 or _by == "blas" or getattr(_local, "in_part", False):
+        work(0, size)
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(_threads - 1, "scratchgan", initializer=_mark_in_part)
+    bounds = [size * i // parts for i in range(parts + 1)]
+    futures = [_pool.submit(work, start, stop) for start, stop in zip(bounds[1:-1], bounds[2:])]
+    try:
+        _local.in_part = True
+        work(bounds[0], bounds[1])  # this thread does the first part itself
+    finally:
+        _local.in_part = False
+        for f in futures:  # the parts share their output: all finish before anything is raised
+            f.exception()
+    for f in futures:
+        f.result()
+
+
+def in_pieces(work, *arrays, axis=None, grain=PIECE):
+    """work(*pieces) with the arrays cut alike along one axis, a piece per thread.
+
+    The arrays have one number of dimensions; one whose length on the axis is 1 is passed whole
+    (broadcast). The cut runs along ``axis``, by default the first array's outermost axis in
+    memory, so each piece is one block of memory. ``work`` must treat the pieces independently:
+    element-wise work, or reductions over the other axes (batch norm cuts along its channels).
+    """
+    first = arrays[0]
+    if first.ndim == 0 or first.size < 2 * grain:
+        work(*arrays)
+        return
+    if axis is None:
+        axis = max(range(first.ndim), key=lambda a: (first.shape[a] > 1, first.strides[a]))
+    length = first.shape[axis]
+
+    def piece(start, stop):
+        cut = (slice(None),) * axis + (slice(start, stop),)
+        work(*(a[cut] if a.shape[axis] == length else a for a in arrays))
+    in_parts(piece, length, grain=-(-grain * length // first.size))
+
+
+def matmul(a, b, out=None):
+    """a @ b for 2-D arrays; a big product is cut by rows of a or columns of b, a part per thread."""
+    (m, k), n = a.shape, b.shape[1]
+    if k == 1:  # an outer product: no sums to do, and BLAS is slow at it
+        out = empty((m, n), numpy.result_type(a, b)) if out is None else out
+        in_pieces(lambda a, out: numpy.multiply(a, b, out=out), a, out, axis=0)
+        return out
+    if get_num_threads() == 1 or _by == "blas" or m * n * k < SPLIT_MATMUL:
+        return numpy.matmul(a, b, out=out)
+    if out is None:
+        out = empty((m, n), numpy.result_type(a, b))
+    if n >= m:
+        in_parts(lambda i, j: numpy.matmul(a, b[:, i:j], out=out[:, i:j]), n, grain=64)
+    else:
+        in_parts(lambda i, j: numpy.matmul(a[i:j], b, out=out[i:j]), m, grain=64)
+    return out
+
+
+class _Recycler:
+    """Memory for big arrays, handed out again once no array refers to it.
+
+    A fresh array of megabytes costs a page fault for every 4 KiB (the kernel zero-fills each
+    page), and the C allocator hands big blocks back to the kernel when they are freed: without
+    this, a DCGAN step faults in the same memory every time, a tenth of its time. Arrays from
+    here are views of cached blocks, and NumPy makes every view refer to its block, so a block
+    that only the cache refers to is unused. Before a new block would take the cache past
+    ``limit`` bytes, the unused ones are let go.
+    """
+
+    MIN_BYTES = 2 ** 20
+
+    def __init__(self, limit=2 ** 30):
+        self.blocks, self.limit, self.bytes = {}, limit, 0  # blocks: nbytes -> list of blocks
+        self.lock = threading.Lock()
+        self.unused_refcount = [sys.getrefcount(block) for block in [numpy.empty(0)]][0]
+
+    def _unused(self, blocks):
+        # The same references as when unused_refcount was taken: the list, the name, the argument.
+        return [block for block in blocks if sys.getrefcount(block) == self.unused_refcount]
+
+    def empty(self, shape, dtype):
+        dtype = numpy.dtype(dtype)
+        nbytes = math.prod(shape) * dtype.itemsize
+        if nbytes < self.MIN_BYTES:
+            return numpy.empty(shape, dtype)
+        with self.lock:
+            unused = self._unused(self.blocks.get(nbytes, []))
+            if unused:
+                block = unused[0]
+            else:
+                if self.bytes + nbytes > self.limit:
+                    self._release_unused()
+                block = numpy.empty(nbytes, numpy.uint8)
+                self.blocks.setdefault(nbytes, []).append(block)
+                self.bytes += nbytes
+            return block.view(dtype).reshape(shape)
+
+    def _release_unused(self):
+        for nbytes, blocks in list(self.blocks.items()):
+            unused = {id(block) for block in self._unused(blocks)}
+            self.blocks[nbytes] = [block for block in blocks if id(block) not in unused]
+            self.bytes -= nbytes * len(unused)
+            if not self.blocks[nbytes]:
+                del self.blocks[nbytes]
+
+    def release(self):
+        with self.lock:
+            self._release_unused()
+
+
+_recycler = _Recycler()
+
+
+def empty(shape, dtype):
+    """An uninitialised array, from recycled memory when it is big."""
+    return _recycler.empty(tuple(shape), dtype)
+
+
+def empty_like(a):
+    """An uninitialised array shaped as ``a`` and laid out in memory as it is."""
+    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])
+    inverse = sorted(range(a.ndim), key=order.__getitem__)
+    return empty(tuple(a.shape[i] for i in order), a.dtype).transpose(inverse)
+
+
+def empty_cache():
+    """Give the memory of every unused cached block back (as torch.cuda.empty_cache)."""
+    _recycler.release()
