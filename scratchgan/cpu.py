@@ -138,16 +138,20 @@ def matmul(a, b, out=None):
     (m, k), n = a.shape, b.shape[1]
     if k == 1:  # an outer product: no sums to do, and BLAS is slow at it
         out = empty((m, n), numpy.result_type(a, b)) if out is None else out
-        in_pieces(lambda a, out: numpy.multiply(a, b, out=out), a, out, axis=0)
+        in_pieces(lambda out, a: numpy.multiply(a, b, out=out), out, a, axis=0)
         return out
     if get_num_threads() == 1 or _by == "blas" or m * n * k < SPLIT_MATMUL:
         return numpy.matmul(a, b, out=out)
     if out is None:
         out = empty((m, n), numpy.result_type(a, b))
+    # Parts of at least 2^21 multiply-adds: BLAS has kernels of its own for smaller products,
+    # which could round differently from the whole product's.
     if n >= m:
-        in_parts(lambda i, j: numpy.matmul(a, b[:, i:j], out=out[:, i:j]), n, grain=64)
+        grain = max(64, -(-2 ** 21 // (m * k)))
+        in_parts(lambda i, j: numpy.matmul(a, b[:, i:j], out=out[:, i:j]), n, grain)
     else:
-        in_parts(lambda i, j: numpy.matmul(a[i:j], b, out=out[i:j]), m, grain=64)
+        grain = max(64, -(-2 ** 21 // (n * k)))
+        in_parts(lambda i, j: numpy.matmul(a[i:j], b, out=out[i:j]), m, grain)
     return out
 
 
@@ -204,6 +208,17 @@ class _Recycler:
 
 
 _recycler = _Recycler()
+
+
+def _after_fork_in_child():
+    """A forked child has none of the parent's threads: start a new pool and lock when needed."""
+    global _pool
+    _pool = None
+    _recycler.lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def empty(shape, dtype):
