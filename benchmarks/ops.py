@@ -183,6 +183,8 @@ def main(argv=None):
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)  # before numpy loads BLAS
     sys.path.insert(0, os.path.dirname(HERE))
+    from scratchgan import backend as B
+    B.set_num_threads(args.threads, by="scratchgan")  # the DCGAN's choice (scratchgan/cpu.py)
     use_torch = not args.no_torch
     if use_torch:
         try:

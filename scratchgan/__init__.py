@@ -4,7 +4,8 @@
     from scratchgan import nn, functional as F
 """
 from scratchgan import functional, nn, optim
-from scratchgan.backend import BackendError, get_backend, seed, to_numpy, use_backend
+from scratchgan.backend import (BackendError, get_backend, get_num_threads, seed, set_num_threads,
+                                to_numpy, use_backend)
 from scratchgan.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from scratchgan.tensor import Function, Tensor, enable_grad, grad, is_grad_enabled, no_grad
 
@@ -17,4 +18,4 @@ def tensor(data, requires_grad=False, dtype=None):
 
 __all__ = ["Tensor", "Function", "tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled",
            "gradcheck", "gradgradcheck", "GradcheckError", "use_backend", "get_backend", "seed",
-           "to_numpy", "BackendError", "functional", "nn", "optim"]
+           "to_numpy", "BackendError", "set_num_threads", "get_num_threads", "functional", "nn", "optim"]

@@ -7,8 +7,8 @@ import sys
 
 import numpy
 
-from scratchgan import cli_errors, models
-from scratchgan.train import MODEL_DEFAULTS, TrainConfig, train
+from scratchgan import backend as B, cli_errors, models
+from scratchgan.train import MODEL_DEFAULTS, ConfigError, TrainConfig, train
 
 
 def _per_model(name):
@@ -41,13 +41,21 @@ def build_parser():
     p.add_argument("--log-every", type=int, default=10, help="steps between rows of metrics.csv (default 10)")
     p.add_argument("--show", action="store_true", help="show samples and losses in a window while training")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    p.add_argument("--threads", type=int, help="CPU threads of the numpy backend (default: "
+                   "SCRATCHGAN_NUM_THREADS, else OMP_NUM_THREADS, else every core)")
     return p
 
 
 def main(argv=None):
     """Run the command with ``argv`` (default sys.argv[1:]); returns the exit status."""
     def command():
-        config = TrainConfig(**vars(build_parser().parse_args(argv)))
+        options = vars(build_parser().parse_args(argv))
+        threads = options.pop("threads")  # how to run, not what to train: not in the config
+        if threads is not None:
+            if threads < 1:
+                raise ConfigError(f"threads must be at least 1, got {threads}")
+            B.set_num_threads(threads)
+        config = TrainConfig(**options)
         # A blow-up is reported once, by train's NaN check, not by a NumPy warning per overflowing op.
         with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
             result = train(config)

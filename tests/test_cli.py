@@ -190,6 +190,18 @@ def test_bad_optimizer_settings_are_refused(args, match, tmp_path, capsys):
     assert not (tmp_path / "run" / "checkpoint.npz").exists()
 
 
+def test_threads_are_set_or_refused(tmp_path, capsys):
+    before = B.get_num_threads()
+    try:
+        assert run_mnist(tmp_path / "one", "--threads", "1", "--max-steps", "1") == 0
+        assert B.get_num_threads() == 1
+    finally:
+        B.set_num_threads(before)
+    capsys.readouterr()
+    assert_one_line_error(capsys, run_mnist(tmp_path / "none", "--threads", "0"),
+                          match="threads must be at least 1")
+
+
 def test_cupy_without_a_gpu_is_one_line(tmp_path, capsys):
     try:
         B.get_backend("cupy")
