@@ -105,21 +105,17 @@ def col2im(cols, stride, padding, OH, OW):
     """
     C, kh, kw, H, W, N = cols.shape
     out = B.empty((C, OH, OW, N), cols.dtype, like=cols)
-    out[...] = 0
     rows = [_tap_overlap(i, H, OH, stride, padding) for i in range(kh)]
     columns = [_tap_overlap(j, W, OW, stride, padding) for j in range(kw)]
 
-    def add_taps(first, last, batch=slice(None)):
+    def add_taps(first, last):  # output channels first:last
         for c in range(first, last, 16):  # 16 channels of output stay in cache through all the taps
             channels = slice(c, min(c + 16, last))
+            out[channels] = 0
             for i, (rows_in, rows_out) in enumerate(rows):
                 for j, (cols_in, cols_out) in enumerate(columns):
-                    out[channels, rows_out, cols_out, batch] += cols[channels, i, j, rows_in, cols_in, batch]
-
-    if C >= 32:  # one part of the channels per thread; fewer channels are a small job: one part
-        B.in_parts(add_taps, C, like=cols, grain=16)
-    else:
-        add_taps(0, C)
+                    out[channels, rows_out, cols_out] += cols[channels, i, j, rows_in, cols_in]
+    B.in_parts(add_taps, C, like=cols, grain=16)  # a part of the channels per CPU thread
     return out.transpose(3, 0, 1, 2)
 
 
