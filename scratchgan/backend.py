@@ -209,7 +209,7 @@ def uniform(shape, dtype=DTYPE, backend=None):
 # -- the CPU's threads and memory (cpu.py); off the CPU each call runs whole, as it is --
 
 set_num_threads, get_num_threads, threads_run_by = cpu.set_num_threads, cpu.get_num_threads, cpu.threads_run_by
-empty_cache = cpu.empty_cache
+empty_cache, in_memory_order = cpu.empty_cache, cpu.in_memory_order
 
 
 def _on_cpu(a):

@@ -20,6 +20,7 @@ import math
 import os
 import sys
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy
@@ -39,6 +40,9 @@ def _default_threads():
         value = os.environ.get(var, "").strip()
         if value.isdigit() and int(value) > 0:
             return int(value)
+        if value and var == "SCRATCHGAN_NUM_THREADS":  # OMP's may be a list ("4,2"): not ours to judge
+            warnings.warn(f"SCRATCHGAN_NUM_THREADS={value!r} is not a positive number; using the "
+                          f"default", stacklevel=2)
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
@@ -226,11 +230,20 @@ def empty(shape, dtype):
     return _recycler.empty(tuple(shape), dtype)
 
 
-def empty_like(a):
-    """An uninitialised array shaped as ``a`` and laid out in memory as it is."""
+def in_memory_order(a, make):
+    """make(shape) for ``a``'s shape, laid out in memory as ``a`` is (any array library).
+
+    A mask or an output for a (C, H, W, N) feature map must not be (N, C, H, W): an element-wise
+    op over two layouts strides through one of them.
+    """
     order = sorted(range(a.ndim), key=lambda i: -a.strides[i])
     inverse = sorted(range(a.ndim), key=order.__getitem__)
-    return empty(tuple(a.shape[i] for i in order), a.dtype).transpose(inverse)
+    return make(tuple(a.shape[i] for i in order)).transpose(inverse)
+
+
+def empty_like(a):
+    """An uninitialised array shaped as ``a`` and laid out in memory as it is."""
+    return in_memory_order(a, lambda shape: empty(shape, a.dtype))
 
 
 def empty_cache():

@@ -92,6 +92,13 @@ def test_set_num_threads_refuses_what_is_not_a_positive_int(bad):
         B.set_num_threads(bad)
 
 
+def test_a_bad_thread_count_in_the_environment_is_named_and_skipped(monkeypatch):
+    monkeypatch.setenv("SCRATCHGAN_NUM_THREADS", "two")
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    with pytest.warns(UserWarning, match="SCRATCHGAN_NUM_THREADS='two'"):
+        assert cpu._default_threads() == 3
+
+
 def test_set_num_threads_refuses_an_unknown_runner():
     with pytest.raises(ValueError, match="'scratchgan' or 'blas'"):
         B.set_num_threads(2, by="openmp")

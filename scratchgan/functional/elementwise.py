@@ -278,14 +278,6 @@ def dropout(x, p=0.5, training=True):
     if not training or p == 0:
         return x
     owner = B.backend_of(x.data)
-    draws = _in_memory_order(x.data, lambda shape: owner.uniform(shape, dtype=x.dtype))
+    draws = B.in_memory_order(x.data, lambda shape: owner.uniform(shape, dtype=x.dtype))
     mask = B.xp_of(draws).multiply(draws >= p, x.dtype.type(1.0 / (1.0 - p)), out=draws)  # kept / (1-p), else 0
     return x * _constant(mask)
-
-
-def _in_memory_order(a, make):
-    """make(shape), laid out in memory as array ``a`` is (a mask for a (C, H, W, N) feature map
-    must not be (N, C, H, W): an element-wise op over two layouts strides through one of them)."""
-    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])
-    inverse = sorted(range(a.ndim), key=order.__getitem__)
-    return make(tuple(a.shape[i] for i in order)).transpose(inverse)
