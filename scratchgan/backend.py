@@ -5,6 +5,7 @@ the few things NumPy and CuPy spell differently: strided views, scatter-add, ran
 host transfer and synchronisation. No other file imports cupy. On the CPU it also hands out
 threads and memory (cpu.py): ``in_parts``, ``in_pieces``, ``matmul``, ``empty``.
 """
+import contextlib
 import math
 import os
 
@@ -196,6 +197,20 @@ def seed(n):
     """Seed every loaded backend's generator (parameters, dropout, noise)."""
     for b in _backends.values():
         b.seed(n)
+
+
+@contextlib.contextmanager
+def fork_rng():
+    """Run a block without moving any backend's random stream (as torch.random.fork_rng):
+    whatever it draws, the generators are where they were afterwards."""
+    saved = {name: b.generator for name, b in _backends.items()}
+    for b in _backends.values():
+        b.seed(0)
+    try:
+        yield
+    finally:
+        for name, generator in saved.items():
+            _backends[name].generator = generator
 
 
 def normal(shape, dtype=DTYPE, backend=None):
