@@ -78,18 +78,6 @@ class SGD(Optimizer):
         p -= self.lr * g
 
 
-def _cache_blocks(p, size=65536):
-    """Index ranges over p's first axis of about `size` elements each (all of p off the CPU).
-
-    NumPy makes one pass over memory per operation; Adam's dozen passes over five arrays cost
-    half as much when each pass runs over a block that is still in cache.
-    """
-    if p.ndim == 0 or B.backend_of(p) is not B.get_backend("numpy"):
-        return [Ellipsis]
-    rows = max(1, size // max(1, p.size // p.shape[0]))
-    return [slice(i, i + rows) for i in range(0, p.shape[0], rows)]
-
-
 class Adam(Optimizer):
     """Adam (Kingma & Ba) with PyTorch's bias correction: p -= lr/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + eps)."""
 
@@ -97,36 +85,15 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
 
     def _update(self, p, g, state):
-        xp = B.xp_of(p)
-        beta1, beta2 = self.betas
+        # m = β1·m + (1 − β1)·g,  v = β2·v + (1 − β2)·g²,  p −= lr/(1 − β1ᵗ) · m/(√v/√(1 − β2ᵗ) + eps)
         if not state:
+            xp = B.xp_of(p)
             state.update(step=0, exp_avg=xp.zeros_like(p), exp_avg_sq=xp.zeros_like(p))
         state["step"] += 1
-        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        beta1, beta2 = self.betas
+        t = state["step"]
         if self.weight_decay:
             g = g + self.weight_decay * p
-        work = self._work_array(p)  # every temporary goes here: no new array per parameter and step
-        step_size, root_correction2 = self.lr / (1 - beta1 ** t), (1 - beta2 ** t) ** 0.5
-        for rows in _cache_blocks(p):
-            m_, v_, w_ = m[rows], v[rows], work[rows]
-            m_ *= beta1
-            m_ += xp.multiply(g[rows], 1 - beta1, out=w_)
-            v_ *= beta2
-            xp.multiply(g[rows], g[rows], out=w_)
-            w_ *= 1 - beta2
-            v_ += w_
-            if step_size == 0:  # lr 0: the moments move, the parameters do not
-                continue
-            # step_size·m/(√v/c2 + eps) = m/(√v·(1/(c2·step_size)) + eps/step_size): one pass fewer
-            denom = xp.sqrt(v_, out=w_)
-            denom *= 1.0 / (root_correction2 * step_size)
-            denom += self.eps / step_size
-            p[rows] -= xp.divide(m_, denom, out=w_)
-
-    def _work_array(self, p):
-        """Scratch shaped like p, from one buffer sized for the largest parameter."""
-        work = self.__dict__.get("_work")
-        if work is None or B.xp_of(work) is not B.xp_of(p) or work.dtype != p.dtype:
-            largest = max(q.data.size for q in self.params)
-            work = self._work = B.xp_of(p).empty(max(largest, p.size), dtype=p.dtype)
-        return work[:p.size].reshape(p.shape)
+        B.adam(p, g, state["exp_avg"], state["exp_avg_sq"], beta1, beta2,
+               step_size=self.lr / (1 - beta1 ** t), root_correction2=(1 - beta2 ** t) ** 0.5,
+               eps=self.eps)

@@ -146,6 +146,10 @@ class Function:
 
     ``backward`` receives the output's gradient and returns one gradient (or None) per input.
     Inside it, ``self.inputs`` are the input Tensors and ``self.output`` the output Tensor.
+
+    An op may also define ``fast_backward``: the same derivatives on raw arrays, fused into a
+    backend kernel. The engine calls it instead when no graph of the gradient is being built
+    (``create_graph=False``, the usual first-order backward); tests check the two agree.
     """
 
     def __call__(self, *inputs):
@@ -227,7 +231,10 @@ def _backpropagate(outputs, grad_outputs, create_graph, inputs):
             f = t.creator
             f.needs_input_grad = tuple(x.requires_grad if relevant is None else id(x) in relevant
                                        for x in f.inputs)
-            gxs = f.backward(g)
+            if create_graph or not hasattr(f, "fast_backward"):
+                gxs = f.backward(g)
+            else:
+                gxs = tuple(None if a is None else Tensor._wrap(a) for a in f.fast_backward(g.data))
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             for x, gx, needed in zip(f.inputs, gxs, f.needs_input_grad):

@@ -17,6 +17,7 @@ import numpy
 import pytest
 
 from scratchgan import backend as B
+from scratchgan.backend.cpu import NumpyBackend
 
 
 def _refuse(where):
@@ -231,17 +232,19 @@ for _name in ("float16", "float32", "float64", "int8", "int16", "int32", "int64"
 xp.ndarray = FakeArray
 
 
+_HOST_DRAWS = NumpyBackend()
+
+
 class FakeBackend(B.Backend):
     """Backend "fake": NumPy's arithmetic and random stream, behind CuPy's walls."""
 
     def __init__(self, seed=0):
         super().__init__("fake", xp, FakeArray, seed)
 
-    def normal(self, shape, dtype=B.DTYPE):
-        return FakeArray(super().normal(shape, dtype))
-
     def uniform(self, shape, dtype=B.DTYPE):
-        return FakeArray(super().uniform(shape, dtype))
+        """The NumPy backend's draws (big arrays come in pieces), from this backend's generator."""
+        _HOST_DRAWS.generator = self.generator
+        return FakeArray(_HOST_DRAWS.uniform(shape, dtype))
 
     def to_numpy(self, a):
         if not isinstance(a, FakeArray):
@@ -282,7 +285,9 @@ DEVICES = [
                                            pytest.mark.skipif(_CUPY_SKIP is not None, reason=str(_CUPY_SKIP))]),
 ]
 
-# How closely a device must reproduce NumPy: the fake runs NumPy itself; a GPU sums in another order.
-TOLERANCE = {"fake": dict(rtol=1e-6, atol=1e-7), "cupy": dict(rtol=2e-4, atol=2e-5)}
+# How closely a device must reproduce NumPy. The fake runs the plain kernels (backend/plain.py) on
+# NumPy, where the NumPy backend runs its fused ones: float32 rounding apart. A GPU also sums in
+# another order.
+TOLERANCE = {"fake": dict(rtol=1e-5, atol=1e-6), "cupy": dict(rtol=2e-4, atol=2e-5)}
 # After several optimizer steps (Adam divides by √v, which magnifies rounding where v is small).
-STEP_TOLERANCE = {"fake": TOLERANCE["fake"], "cupy": dict(rtol=1e-3, atol=1e-4)}
+STEP_TOLERANCE = {"fake": dict(rtol=1e-4, atol=1e-5), "cupy": dict(rtol=1e-3, atol=1e-4)}

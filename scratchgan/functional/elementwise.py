@@ -1,7 +1,7 @@
 """Element-wise arithmetic and activations, each forward beside its derivative."""
 from scratchgan import backend as B
 from scratchgan.functional.shape import sum_to
-from scratchgan.tensor import Function, Tensor, as_tensor, is_grad_enabled
+from scratchgan.tensor import Function, Tensor, as_tensor
 
 
 def _constant(array):
@@ -32,11 +32,7 @@ class Sub(Function):
 class Mul(Function):
     # y = a * b;  da = gy * b, db = gy * a
     def forward(self, a, b):
-        if a.shape != b.shape or a.strides != b.strides:
-            return a * b
-        y = B.empty_like(a)
-        B.in_pieces(lambda a, b, y: B.xp_of(a).multiply(a, b, out=y), a, b, y)
-        return y
+        return B.multiply(a, b)
 
     def backward(self, gy):
         a, b = self.inputs
@@ -130,46 +126,36 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    # y = max(x, 0);  dx = gy * [x > 0]
+    # y = max(x, 0);  dx = gy where x > 0, else 0
     def forward(self, x):
         return B.xp_of(x).maximum(x, 0)
 
     def backward(self, gy):
-        x = self.inputs[0].data
-        return gy * _constant((x > 0).astype(x.dtype))
+        return LeakyReLUGrad(0.0)(gy, self.inputs[0])
 
 
 class LeakyReLU(Function):
-    # y = x if x > 0 else slope * x;  dx = gy * (1 if x > 0 else slope)
+    # y = x where x > 0, else slope·x;  dx = gy where x > 0, else slope·gy
     def __init__(self, slope):
         self.slope = slope
 
     def forward(self, x):
-        xp = B.xp_of(x)
-        if 0 <= self.slope <= 1:
-            y = B.empty_like(x)
-
-            def max_of_x_and_slope_x(x, y):  # no boolean mask, no second array
-                xp.multiply(x, x.dtype.type(self.slope), out=y)
-                xp.maximum(y, x, out=y)
-            B.in_pieces(max_of_x_and_slope_x, x, y)
-            return y
-        return xp.where(x > 0, x, x * self.slope)
+        return B.leaky_relu(x, self.slope)
 
     def backward(self, gy):
-        # The derivative by arithmetic on the mask, 1 - slope where x > 0 plus slope everywhere:
-        # where() on a random mask is several times slower.
-        x = self.inputs[0].data
-        xp, first_order = B.xp_of(x), not is_grad_enabled()
-        derivative = B.empty_like(x)
+        return LeakyReLUGrad(self.slope)(gy, self.inputs[0])
 
-        def fill(x, gy, derivative):
-            xp.multiply(x > 0, x.dtype.type(1 - self.slope), out=derivative)
-            derivative += x.dtype.type(self.slope)
-            if first_order:  # the product in place, no array of its own
-                derivative *= gy
-        B.in_pieces(fill, x, gy.data, derivative)
-        return Tensor._wrap(derivative) if first_order else gy * _constant(derivative)
+
+class LeakyReLUGrad(Function):
+    # y = gy where x > 0, else slope·gy: linear in gy, flat in x;  dgy = the same of ggy, dx = 0
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, gy, x):
+        return B.leaky_relu_grad(gy, x, self.slope)
+
+    def backward(self, ggy):
+        return LeakyReLUGrad(self.slope)(ggy, self.inputs[1]), None
 
 
 class Softplus(Function):
@@ -277,7 +263,4 @@ def dropout(x, p=0.5, training=True):
         raise ValueError(f"dropout probability must be in [0, 1), got {p}")
     if not training or p == 0:
         return x
-    owner = B.backend_of(x.data)
-    draws = B.in_memory_order(x.data, lambda shape: owner.uniform(shape, dtype=x.dtype))
-    mask = B.xp_of(draws).multiply(draws >= p, x.dtype.type(1.0 / (1.0 - p)), out=draws)  # kept / (1-p), else 0
-    return x * _constant(mask)
+    return x * _constant(B.dropout_mask(x.data, p))

@@ -1,4 +1,4 @@
-"""How the NumPy backend uses a multicore CPU: its threads, and memory for big arrays.
+"""How the NumPy backend uses a multicore CPU: a pool of threads for big calls.
 
 NumPy runs every call on one core. Who spreads the work over the cores is a choice of two:
 
@@ -13,17 +13,14 @@ NumPy runs every call on one core. Who spreads the work over the cores is a choi
 
 A part is the same arithmetic on a slice, so cutting never changes a result, whatever the number of
 threads. BLAS with one thread and with several may round differently, so a run keeps one choice
-(the trainer makes it from its models). Only work worth more than a wake-up is cut: PIECE
-elements, SPLIT_MATMUL multiply-adds. Only backend.py imports this module.
+(``trainer.thread_policy`` makes it from the models). Only work worth more than a wake-up is cut:
+PIECE elements, SPLIT_MATMUL multiply-adds. Only the backend package imports this module.
 """
-import math
 import os
-import sys
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy
 
 PIECE = 2 ** 17  # the fewest elements worth a thread of their own (~0.1 ms of element-wise work)
 SPLIT_MATMUL = 2 ** 24  # the fewest multiply-adds worth cutting a matrix product for
@@ -89,7 +86,7 @@ def _mark_in_part():
     _local.in_part = True
 
 
-def in_parts(work, size, grain=1):
+def parallel_range(work, size, grain=1):
     """Call work(start, stop) on contiguous parts of range(size), one per thread, all at once.
 
     Parts hold at least ``grain`` items, so a small call stays whole; inside a part, work runs
@@ -115,7 +112,7 @@ def in_parts(work, size, grain=1):
         f.result()
 
 
-def in_pieces(work, *arrays, axis=None, grain=PIECE):
+def parallel_slices(work, *arrays, axis=None, grain=PIECE):
     """work(*pieces) with the arrays cut alike along one axis, a piece per thread.
 
     The arrays have one number of dimensions; one whose length on the axis is 1 is passed whole
@@ -134,118 +131,14 @@ def in_pieces(work, *arrays, axis=None, grain=PIECE):
     def piece(start, stop):
         cut = (slice(None),) * axis + (slice(start, stop),)
         work(*(a[cut] if a.shape[axis] == length else a for a in arrays))
-    in_parts(piece, length, grain=-(-grain * length // first.size))
-
-
-def matmul(a, b, out=None):
-    """a @ b for 2-D arrays; a big product is cut by rows of a or columns of b, a part per thread."""
-    (m, k), n = a.shape, b.shape[1]
-    if k == 1:  # an outer product: no sums to do, and BLAS is slow at it
-        out = empty((m, n), numpy.result_type(a, b)) if out is None else out
-        in_pieces(lambda out, a: numpy.multiply(a, b, out=out), out, a, axis=0)
-        return out
-    if get_num_threads() == 1 or _by == "blas" or m * n * k < SPLIT_MATMUL:
-        return numpy.matmul(a, b, out=out)
-    if out is None:
-        out = empty((m, n), numpy.result_type(a, b))
-    # Parts of at least 2^21 multiply-adds: BLAS has kernels of its own for smaller products,
-    # which could round differently from the whole product's.
-    if n >= m:
-        grain = max(64, -(-2 ** 21 // (m * k)))
-        in_parts(lambda i, j: numpy.matmul(a, b[:, i:j], out=out[:, i:j]), n, grain)
-    else:
-        grain = max(64, -(-2 ** 21 // (n * k)))
-        in_parts(lambda i, j: numpy.matmul(a[i:j], b, out=out[i:j]), m, grain)
-    return out
-
-
-class _Recycler:
-    """Memory for big arrays, handed out again once no array refers to it.
-
-    A fresh array of megabytes costs a page fault for every 4 KiB (the kernel zero-fills each
-    page), and the C allocator hands big blocks back to the kernel when they are freed: without
-    this, a DCGAN step faults in the same memory every time, a tenth of its time. Arrays from
-    here are views of cached blocks, and NumPy makes every view refer to its block, so a block
-    that only the cache refers to is unused. Before a new block would take the cache past
-    ``limit`` bytes, the unused ones are let go.
-    """
-
-    MIN_BYTES = 2 ** 20
-
-    def __init__(self, limit=2 ** 30):
-        self.blocks, self.limit, self.bytes = {}, limit, 0  # blocks: nbytes -> list of blocks
-        self.lock = threading.Lock()
-        self.unused_refcount = [sys.getrefcount(block) for block in [numpy.empty(0)]][0]
-
-    def _unused(self, blocks):
-        # The same references as when unused_refcount was taken: the list, the name, the argument.
-        return [block for block in blocks if sys.getrefcount(block) == self.unused_refcount]
-
-    def empty(self, shape, dtype):
-        dtype = numpy.dtype(dtype)
-        nbytes = math.prod(shape) * dtype.itemsize
-        if nbytes < self.MIN_BYTES:
-            return numpy.empty(shape, dtype)
-        with self.lock:
-            unused = self._unused(self.blocks.get(nbytes, []))
-            if unused:
-                block = unused[0]
-            else:
-                if self.bytes + nbytes > self.limit:
-                    self._release_unused()
-                block = numpy.empty(nbytes, numpy.uint8)
-                self.blocks.setdefault(nbytes, []).append(block)
-                self.bytes += nbytes
-            return block.view(dtype).reshape(shape)
-
-    def _release_unused(self):
-        for nbytes, blocks in list(self.blocks.items()):
-            unused = {id(block) for block in self._unused(blocks)}
-            self.blocks[nbytes] = [block for block in blocks if id(block) not in unused]
-            self.bytes -= nbytes * len(unused)
-            if not self.blocks[nbytes]:
-                del self.blocks[nbytes]
-
-    def release(self):
-        with self.lock:
-            self._release_unused()
-
-
-_recycler = _Recycler()
+    parallel_range(piece, length, grain=-(-grain * length // first.size))
 
 
 def _after_fork_in_child():
-    """A forked child has none of the parent's threads: start a new pool and lock when needed."""
+    """A forked child has none of the parent's threads: it starts a pool of its own when needed."""
     global _pool
     _pool = None
-    _recycler.lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def empty(shape, dtype):
-    """An uninitialised array, from recycled memory when it is big."""
-    return _recycler.empty(tuple(shape), dtype)
-
-
-def in_memory_order(a, make):
-    """make(shape) for ``a``'s shape, laid out in memory as ``a`` is (any array library).
-
-    A mask or an output for a (C, H, W, N) feature map must not be (N, C, H, W): an element-wise
-    op over two layouts strides through one of them.
-    """
-    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])
-    inverse = sorted(range(a.ndim), key=order.__getitem__)
-    return make(tuple(a.shape[i] for i in order)).transpose(inverse)
-
-
-def empty_like(a):
-    """An uninitialised array shaped as ``a`` and laid out in memory as it is."""
-    return in_memory_order(a, lambda shape: empty(shape, a.dtype))
-
-
-def empty_cache():
-    """Give the memory of every unused cached block back (as torch.cuda.empty_cache)."""
-    _recycler.release()
