@@ -1,4 +1,4 @@
-"""The NumPy backend's threads and recycled memory (scratchgan/cpu.py).
+"""The NumPy backend's threads and pooled memory (scratchgan/backend/threads.py, memory.py).
 
 Cutting work into parts must never change a result: every op that cuts is run on shapes big
 enough to be cut, with 1, 2 and 3 threads, and the results must be equal bit for bit.
@@ -10,7 +10,9 @@ import time
 import numpy
 import pytest
 
-from scratchgan import backend as B, cpu, functional as F, nn
+from scratchgan import backend as B, functional as F, nn
+from scratchgan.backend import threads
+from scratchgan.backend.memory import MemoryPool
 from scratchgan.models import build
 from scratchgan.optim import Adam
 from scratchgan.tensor import Tensor
@@ -19,9 +21,9 @@ from scratchgan.trainer import GANTrainer
 
 @pytest.fixture(autouse=True)
 def restore_threads():
-    before = (cpu.get_num_threads(), cpu.threads_run_by())
+    before = (threads.get_num_threads(), threads.threads_run_by())
     yield
-    cpu.set_num_threads(before[0], by=before[1])
+    threads.set_num_threads(before[0], by=before[1])
 
 
 def blas_threads():
@@ -32,32 +34,32 @@ def blas_threads():
 # -- the pool --
 
 def test_in_parts_covers_the_range_once_on_several_threads():
-    cpu.set_num_threads(3, by="scratchgan")
+    threads.set_num_threads(3, by="scratchgan")
     seen, lock = [], threading.Lock()
 
     def work(start, stop):
         time.sleep(0.01)  # long enough that no thread could take two parts
         with lock:
             seen.append((start, stop, threading.get_ident()))
-    cpu.in_parts(work, 100)
+    threads.parallel_range(work, 100)
     covered = sorted(i for start, stop, _ in seen for i in range(start, stop))
     assert covered == list(range(100))
     assert len({ident for *_, ident in seen}) == 3
 
 
 def test_a_small_call_and_a_nested_call_stay_whole():
-    cpu.set_num_threads(4, by="scratchgan")
+    threads.set_num_threads(4, by="scratchgan")
     calls = []
-    cpu.in_parts(lambda start, stop: calls.append((start, stop)), 10, grain=8)
+    threads.parallel_range(lambda start, stop: calls.append((start, stop)), 10, grain=8)
     assert calls == [(0, 10)]
 
     inner = []
-    cpu.in_parts(lambda start, stop: cpu.in_parts(lambda i, j: inner.append((i, j)), 8), 4)
+    threads.parallel_range(lambda start, stop: threads.parallel_range(lambda i, j: inner.append((i, j)), 8), 4)
     assert sorted(inner) == [(0, 8)] * 4  # each of the 4 parts ran its inner call whole
 
 
 def test_every_part_finishes_before_an_error_is_raised():
-    cpu.set_num_threads(2, by="scratchgan")
+    threads.set_num_threads(2, by="scratchgan")
     finished = []
 
     def work(start, stop):
@@ -66,23 +68,23 @@ def test_every_part_finishes_before_an_error_is_raised():
         time.sleep(0.05)
         finished.append(start)
     with pytest.raises(RuntimeError, match="part 0 failed"):
-        cpu.in_parts(work, 2)
+        threads.parallel_range(work, 2)
     assert finished == [1]  # the other part had written its output before the error came out
 
     def late_failure(start, stop):
         if start == 1:
             raise ValueError("part 1 failed")
     with pytest.raises(ValueError, match="part 1 failed"):
-        cpu.in_parts(late_failure, 2)
+        threads.parallel_range(late_failure, 2)
 
 
 def test_blas_runs_the_threads_when_asked():
-    cpu.set_num_threads(2, by="blas")
+    threads.set_num_threads(2, by="blas")
     calls = []
-    cpu.in_parts(lambda start, stop: calls.append((start, stop)), 1000)
+    threads.parallel_range(lambda start, stop: calls.append((start, stop)), 1000)
     assert calls == [(0, 1000)]
     assert blas_threads() == {2}
-    cpu.set_num_threads(2, by="scratchgan")
+    threads.set_num_threads(2, by="scratchgan")
     assert blas_threads() == {1}  # its idle threads would spin on the cores our parts need
 
 
@@ -96,7 +98,7 @@ def test_a_bad_thread_count_in_the_environment_is_named_and_skipped(monkeypatch)
     monkeypatch.setenv("SCRATCHGAN_NUM_THREADS", "two")
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     with pytest.warns(UserWarning, match="SCRATCHGAN_NUM_THREADS='two'"):
-        assert cpu._default_threads() == 3
+        assert threads._default_threads() == 3
 
 
 def test_set_num_threads_refuses_an_unknown_runner():
@@ -106,8 +108,8 @@ def test_set_num_threads_refuses_an_unknown_runner():
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
 def test_a_forked_child_gets_a_pool_of_its_own():
-    cpu.set_num_threads(2, by="scratchgan")
-    cpu.in_parts(lambda start, stop: None, 2)  # the parent's pool exists now
+    threads.set_num_threads(2, by="scratchgan")
+    threads.parallel_range(lambda start, stop: None, 2)  # the parent's pool exists now
     context = multiprocessing.get_context("fork")
     with context.Pool(1) as pool:
         assert pool.apply_async(_cut_in_child).get(timeout=30) == list(range(10))
@@ -115,14 +117,14 @@ def test_a_forked_child_gets_a_pool_of_its_own():
 
 def _cut_in_child():
     out = []
-    cpu.in_parts(lambda start, stop: out.extend(range(start, stop)), 10)
+    threads.parallel_range(lambda start, stop: out.extend(range(start, stop)), 10)
     return sorted(out)
 
 
 # -- the same numbers with any number of threads --
 
 def _run_with_threads(n, compute):
-    cpu.set_num_threads(n, by="scratchgan")
+    threads.set_num_threads(n, by="scratchgan")
     B.seed(0)
     return [B.to_numpy(a) for a in compute()]
 
@@ -189,7 +191,7 @@ def test_a_dcgan_training_step_gives_the_same_weights_on_any_number_of_threads()
         B.seed(0)
         G, D = build("dcgan", latent_dim=100)
         trainer = GANTrainer(G, D, seed=0)
-        cpu.set_num_threads(cpu.get_num_threads(), by="scratchgan")
+        threads.set_num_threads(threads.get_num_threads(), by="scratchgan")
         trainer.train_step(_data(32, 1, 28, 28).clip(-1, 1))
         return [p.data for p in G.parameters() + D.parameters()]
     _assert_same_for_any_thread_count(compute)
@@ -197,40 +199,57 @@ def test_a_dcgan_training_step_gives_the_same_weights_on_any_number_of_threads()
 
 def test_the_trainer_lets_blas_run_a_dense_gan_and_scratchgan_a_convolutional_one():
     GANTrainer(*build("mlp", latent_dim=8), latent_dim=8)
-    assert cpu.threads_run_by() == "blas"
+    assert threads.threads_run_by() == "blas"
     GANTrainer(*build("dcgan", latent_dim=8), latent_dim=8)
-    assert cpu.threads_run_by() == "scratchgan"
+    assert threads.threads_run_by() == "scratchgan"
 
 
 def test_adam_updates_in_place_on_recycled_gradients():
     p = Tensor(_data(1024, 512), requires_grad=True)
     opt = Adam([p], lr=1e-3)
     before = p.data.copy()
-    p.grad = Tensor(B.empty(p.shape))
+    p.grad = Tensor(B.get_backend("numpy").empty(p.shape))
     p.grad.data[...] = 1.0
     opt.step()
     numpy.testing.assert_allclose(p.data, before - 1e-3, rtol=0, atol=1e-6)
 
 
-# -- recycled memory --
+# -- pooled memory --
 
 def test_memory_in_use_is_never_handed_out_twice():
-    a = cpu.empty((1024, 1024), numpy.float32)
+    pool = MemoryPool()
+    a = pool.empty((1024, 1024), numpy.float32)
     view = a.T[::2]
     del a
-    b = cpu.empty((1024, 1024), numpy.float32)
+    b = pool.empty((1024, 1024), numpy.float32)
     assert not numpy.shares_memory(view, b)  # the view still holds the first block
     address = b.__array_interface__["data"][0]
     del b
-    c = cpu.empty((1024, 1024), numpy.float32)
+    c = pool.empty((1024, 1024), numpy.float32)
     assert c.__array_interface__["data"][0] == address  # unused again: reused, no page faults
-    assert numpy.shares_memory(cpu.empty((2048, 512), numpy.float32), c) is False
+    assert numpy.shares_memory(pool.empty((2048, 512), numpy.float32), c) is False
+    del view, c
+    assert pool.cached == 3 * 4 * 2 ** 20  # every block is back once its last view is gone
 
 
-def test_small_arrays_are_not_recycled_and_any_dtype_works():
-    small = cpu.empty((10, 10), numpy.float32)
+def test_a_block_comes_back_only_after_every_derived_array_is_gone():
+    pool = MemoryPool()
+    a = pool.empty((1024, 1024), numpy.float32)
+    derived = [a.reshape(-1)[::3], a[1:].T.copy(), numpy.asarray(a[5]), a.view(numpy.int32)]
+    del a
+    copy = derived.pop(1)  # a copy has memory of its own
+    while derived:
+        assert pool.cached == 0
+        derived.pop()
+    assert pool.cached == 4 * 2 ** 20
+    assert not numpy.shares_memory(copy, pool.empty((1024, 1024), numpy.float32))
+
+
+def test_small_arrays_are_not_pooled_and_any_dtype_works():
+    pool = MemoryPool()
+    small = pool.empty((10, 10), numpy.float32)
     assert small.flags.owndata
-    doubles = cpu.empty((512, 512), numpy.float64)
+    doubles = pool.empty((512, 512), numpy.float64)
     assert doubles.dtype == numpy.float64 and doubles.shape == (512, 512)
     doubles[...] = 1.5
     assert doubles.sum() == 1.5 * 512 * 512
@@ -238,16 +257,14 @@ def test_small_arrays_are_not_recycled_and_any_dtype_works():
 
 def test_empty_like_keeps_the_memory_order():
     base = numpy.zeros((7, 7, 64, 128), numpy.float32).transpose(3, 0, 1, 2)  # (N, C, H, W) view
-    made = cpu.empty_like(base)
+    made = B.get_backend("numpy").empty_like(base)
     assert made.shape == base.shape and made.strides == base.strides
 
 
-def test_the_cache_lets_unused_blocks_go_past_its_limit():
-    recycler = cpu._Recycler(limit=8 * 2 ** 20)
-    kept = recycler.empty((2 ** 20,), numpy.float32)  # 4 MiB, in use
-    for size in (2 ** 20 + 1024, 2 ** 20 + 2048, 2 ** 20 + 4096):  # unused once made
-        recycler.empty((size,), numpy.float32)
-    assert recycler.bytes <= 8 * 2 ** 20 + 4 * (2 ** 20 + 4096)
-    assert any(b is kept.base for blocks in recycler.blocks.values() for b in blocks)
-    recycler.release()
-    assert recycler.bytes == kept.nbytes
+def test_the_pool_keeps_no_more_unused_memory_than_its_limit():
+    pool = MemoryPool(limit=9 * 2 ** 20)
+    for size in (2 ** 20, 2 ** 20 + 1024, 2 ** 20 + 2048):  # 4 MiB each, unused once made
+        pool.empty((size,), numpy.float32)
+    assert pool.cached <= 9 * 2 ** 20 and len(pool.free) == 2  # the third did not fit
+    pool.release()
+    assert pool.cached == 0 and not pool.free
