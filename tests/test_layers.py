@@ -6,6 +6,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from scratchgan import backend as B
+from scratchgan import functional as F
 from scratchgan import gradcheck, gradgradcheck, nn
 from scratchgan.tensor import Tensor, grad
 from strategies import arrays, away_from, conv_geometries, conv_transpose_geometries, floats, shapes, viewed_array
@@ -270,3 +271,19 @@ def test_zero_grad_and_requires_grad():
     assert all(p.grad is None for p in model.parameters())
     model.requires_grad_(False)
     assert not model(Tensor(numpy.ones((2, 3), dtype=numpy.float32))).requires_grad
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_loss_modules_call_their_functional_losses(reduction):
+    rng = numpy.random.default_rng(0)
+    logits = Tensor(rng.standard_normal((4, 3)).astype(numpy.float32))
+    targets = Tensor((rng.random((4, 3)) > 0.5).astype(numpy.float32))
+    labels = numpy.array([0, 2, 1, 2])
+    pairs = [(nn.BCEWithLogitsLoss, F.binary_cross_entropy_with_logits, logits, targets),
+             (nn.BCELoss, F.binary_cross_entropy, F.sigmoid(logits), targets),
+             (nn.MSELoss, F.mse_loss, logits, targets),
+             (nn.CrossEntropyLoss, F.cross_entropy, logits, labels)]
+    for module, function, x, t in pairs:
+        loss = module(reduction=reduction)
+        numpy.testing.assert_array_equal(loss(x, t).data, function(x, t, reduction).data)
+        assert repr(loss) == f"{module.__name__}(reduction={reduction!r})"
