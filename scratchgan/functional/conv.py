@@ -1,16 +1,19 @@
 """2-D convolution as im2col + one matrix product, and its transpose.
 
-Feature maps live in (C, H, W, N) memory behind the usual (N, C, H, W) view, for two reasons:
+conv2d's input gradient is conv_transpose2d and the reverse; both weight gradients are
+conv2d_weight. Three Functions, each the other's derivative.
+
+The engine's memory layout, explained here once. Feature maps live in (C, H, W, N) memory behind
+the usual (N, C, H, W) view, and Dense activations in (features, N) memory behind (N, features):
 - a convolution's matrix product reads and writes channel rows (C, H·W·N) directly, so BLAS
   gets its operands without a transposed copy;
 - every im2col gather and col2im add then moves runs of N numbers (the batch, contiguous),
   where (C, N, H, W) memory would move runs of W = 7 to 28 numbers at a time.
-Element-wise ops keep the layout (NumPy and CuPy allocate results in their input's order), so
-it holds from one convolution to the next. Every op accepts any strides: this is a matter of
-speed, never of correctness.
-
-conv2d's input gradient is conv_transpose2d and the reverse; both weight gradients are
-conv2d_weight. Three Functions, each the other's derivative.
+Element-wise ops keep their input's layout (NumPy and CuPy allocate results in their input's
+order), so it holds from one layer to the next. Three rules keep it across the other ops:
+``linear`` computes x·Wᵀ as (W·xᵀ)ᵀ, so a Dense output reshaped into maps is already in this
+layout; a reshape's gradient and a leaf's ``.grad`` are laid out as their tensor (shape.py,
+tensor.py). Every op accepts any strides: the layout is a matter of speed, never of correctness.
 """
 from scratchgan import backend as B
 from scratchgan.tensor import Function

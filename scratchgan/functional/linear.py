@@ -47,9 +47,7 @@ def linear(x, weight, bias=None):
     """y = x @ Wᵀ + b with W of shape (out_features, in_features), as torch.nn.functional.linear."""
     x = x if isinstance(x, Tensor) else Tensor(x)
     if x.ndim == 2:
-        # The same product as (W @ xᵀ)ᵀ: y then has (features, batch) memory, the batch-last
-        # layout conv feature maps use (see conv.py), so a Dense layer reshaped into maps feeds
-        # a convolution, and a flattened map a Dense layer, without a transposing copy.
+        # (W·xᵀ)ᵀ: y in (features, N) memory, the engine's layout (see conv.py's docstring)
         y = swapaxes(matmul(weight, swapaxes(x, 0, 1)), 0, 1)
     else:
         y = matmul(x, swapaxes(weight, 0, 1))
