@@ -8,9 +8,8 @@ import argparse
 import sys
 
 from scratchgan.backend import BackendError
-from scratchgan.checkpoint import CheckpointError
 from scratchgan.data import DataError
-from scratchgan.train import ConfigError, TrainingDiverged, TrainingInterrupted
+from scratchgan.run import CheckpointError, ConfigError, TrainingDiverged, TrainingInterrupted
 
 PREFIX = "scratchgan: error: "
 USER_ERRORS = (DataError, BackendError, CheckpointError, ConfigError, OSError)

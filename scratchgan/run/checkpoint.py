@@ -20,6 +20,9 @@ from pathlib import Path
 
 import numpy
 
+from scratchgan.run.config import build_models, noise
+from scratchgan.trainer import generate_images
+
 FORMAT = "scratchgan-checkpoint/1"
 FILENAME = "checkpoint.npz"
 
@@ -145,5 +148,29 @@ def load_checkpoint(path):
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         # NumPy's own messages (e.g. about pickled data for a file that is no archive) mislead here.
         raise CheckpointError(f"{path}: not a readable checkpoint (expected the .npz archive that "
-                              "scratchgan mnist writes; the file is truncated or something else)") from None
+                              "scratchgan mnist writes; the file is truncated or something else)"
+                              ) from None
     return Checkpoint(path, contents)
+
+
+def load_generator(path, backend="numpy"):
+    """(generator, config dict) from a training checkpoint, on ``backend``, in eval mode."""
+    checkpoint = load_checkpoint(path)
+    config = checkpoint.meta.get("config", {})
+    try:
+        generator, _ = build_models(config["model"], config["latent_dim"],
+                                    config.get("model_options"))
+    except (KeyError, ValueError, TypeError) as e:
+        raise CheckpointError(f"{path}: its config does not describe a known model ({e})") from None
+    checkpoint.load_into({"generator": generator})
+    return generator.to(backend).eval(), config
+
+
+def sample_images(path, n, seed=0, backend="numpy"):
+    """n samples (N, 1, 28, 28), float32 in [-1, 1], from the generator saved at ``path``.
+
+    The latents depend on ``seed`` only, so the same seed and n give the same digits whichever
+    command draws them (sample, evaluate).
+    """
+    generator, config = load_generator(path, backend)
+    return generate_images(generator, noise(n, int(config["latent_dim"]), seed))
