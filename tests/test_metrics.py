@@ -6,12 +6,13 @@ import warnings
 import numpy
 import pytest
 
-from scratchgan import evaluate, metrics
-from scratchgan.checkpoint import save_checkpoint
+from scratchgan import metrics
+from scratchgan.cli import evaluate
 from scratchgan.data import load_mnist, mnist_dataset, to_tanh_range
 from scratchgan.metrics import MetricsError, MetricsWarning, scores
 from scratchgan.metrics.classifier import WEIGHTS_PATH, read_weights
 from scratchgan.metrics.evaluation import TRAIN_SUBSET, train_subset
+from scratchgan.run import save_checkpoint
 
 
 @pytest.fixture(scope="module")
