@@ -136,8 +136,8 @@ class CollapseMonitor:
             self.run, self.warned = 0, False
         if self.run >= self.patience and not self.warned:
             self.warned = True
-            return (f"warning: epoch {epoch}, step {step}: the discriminator has won for {self.run} "
-                    f"logged steps (D loss {stats['d_loss']:.2g}, D(G(z)) {stats['d_fake']:.2g}); "
-                    "the generator's gradient is vanishing or it has collapsed: try a lower --lr-d "
-                    "or restart with another --seed")
+            return (f"warning: epoch {epoch}, step {step}: the discriminator has won for "
+                    f"{self.run} logged steps (D loss {stats['d_loss']:.2g}, "
+                    f"D(G(z)) {stats['d_fake']:.2g}); the generator's gradient is vanishing or it "
+                    "has collapsed: try a lower --lr-d or restart with another --seed")
         return None

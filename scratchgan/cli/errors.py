@@ -23,7 +23,8 @@ def fail(message, status=2):
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one error line (pointing at --help), not usage plus error."""
+    """argparse, but a usage mistake is one error line (pointing at --help), not usage plus
+    error."""
 
     def error(self, message):
         sys.exit(fail(f"{message} (see {self.prog} --help)"))

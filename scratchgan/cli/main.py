@@ -26,8 +26,8 @@ def main(argv=None):
         return 0
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
-        print(f"scratchgan: error: unknown command {command!r}: expected one of {', '.join(COMMANDS)}",
-              file=sys.stderr)
+        print(f"scratchgan: error: unknown command {command!r}: expected one of "
+              f"{', '.join(COMMANDS)}", file=sys.stderr)
         return 2
     module_name = COMMANDS[command][0]
     try:

@@ -71,7 +71,8 @@ def verify_checksum(path, sums):
                         f"or remove {CHECKSUMS} to skip verification")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != sums[path.name]:
-        raise DataError(f"{path}: SHA-256 mismatch, the file is corrupt; expected {sums[path.name]}")
+        raise DataError(f"{path}: SHA-256 mismatch, the file is corrupt; "
+                        f"expected {sums[path.name]}")
 
 
 def read_bytes(path):

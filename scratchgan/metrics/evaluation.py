@@ -1,4 +1,5 @@
-"""All sample scores at once, against reference statistics of real MNIST computed once per process."""
+"""All sample scores at once, against reference statistics of real MNIST computed once per
+process."""
 import functools
 import warnings
 

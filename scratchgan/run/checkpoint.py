@@ -32,7 +32,8 @@ class CheckpointError(Exception):
 
 
 def atomic_savez(path, arrays):
-    """``numpy.savez(path, **arrays)`` that either fully replaces ``path`` or leaves it untouched."""
+    """``numpy.savez(path, **arrays)`` that either fully replaces ``path`` or leaves it
+    untouched."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -100,9 +101,11 @@ class Checkpoint:
         try:
             self.meta = json.loads(str(contents.pop("meta")))
         except (KeyError, ValueError) as e:
-            raise CheckpointError(f"{path}: no readable metadata ({e}); not a scratchgan checkpoint") from None
+            raise CheckpointError(f"{path}: no readable metadata ({e}); not a scratchgan "
+                                  "checkpoint") from None
         if self.meta.get("format") != FORMAT:
-            raise CheckpointError(f"{path}: format {self.meta.get('format')!r}, expected {FORMAT!r}")
+            raise CheckpointError(f"{path}: format {self.meta.get('format')!r}, "
+                                  f"expected {FORMAT!r}")
         self._contents = contents
         self.arrays = self._section("array")
 
@@ -129,16 +132,19 @@ class Checkpoint:
             try:
                 module.load_state_dict(self.module_state(name))
             except (KeyError, ValueError) as e:
-                raise CheckpointError(f"{self.path}: the saved {name} does not fit this model: {e}") from None
+                raise CheckpointError(f"{self.path}: the saved {name} does not fit this model: "
+                                      f"{e}") from None
         for name, optimizer in (optimizers or {}).items():
             try:
                 optimizer.load_state_dict(self.optimizer_state(name))
             except (KeyError, ValueError) as e:
-                raise CheckpointError(f"{self.path}: the saved {name} optimizer does not fit: {e}") from None
+                raise CheckpointError(f"{self.path}: the saved {name} optimizer does not fit: "
+                                      f"{e}") from None
 
 
 def load_checkpoint(path):
-    """Read a checkpoint written by ``save_checkpoint``; CheckpointError if it is missing or broken."""
+    """Read a checkpoint written by ``save_checkpoint``; CheckpointError if it is missing or
+    broken."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")

@@ -1,4 +1,5 @@
-"""What a run is asked to do: ``TrainConfig``, its defaults, and the networks and noise it implies."""
+"""What a run is asked to do: ``TrainConfig`` and its defaults, and the networks and noise it
+implies."""
 import dataclasses
 import json
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ class TrainConfig:
     default."""
     model: str | None = None          # "mlp" or "dcgan"
     epochs: int | None = None         # total epochs, counting those of a resumed run
-    minutes: float | None = None      # wall-clock budget of this invocation; stop and save when spent
+    minutes: float | None = None      # wall-clock budget of this invocation, then stop and save
     batch_size: int | None = None
     lr_g: float | None = None
     lr_d: float | None = None

@@ -165,7 +165,8 @@ class _Run:
         try:
             G, D = build_models(c.model, c.latent_dim, c.model_options, seed=c.seed)
         except TypeError as e:
-            raise ConfigError(f"model options {c.model_options} do not fit {c.model}: {e}") from None
+            raise ConfigError(f"model options {c.model_options} do not fit {c.model}: "
+                              f"{e}") from None
         G.to(self.backend), D.to(self.backend)
         self.backend.seed(c.seed + 1)
         if self.backend is B.get_backend("numpy"):
@@ -190,8 +191,8 @@ class _Run:
     def run(self):
         c = self.config
         if self.epoch >= c.epochs or (c.max_steps and self.step >= c.max_steps):
-            self.say(f"{self.folder.checkpoint} is already at epoch {self.epoch}, step {self.step}: "
-                     "nothing to train (raise --epochs or --max-steps to go on)")
+            self.say(f"{self.folder.checkpoint} is already at epoch {self.epoch}, "
+                     f"step {self.step}: nothing to train (raise --epochs or --max-steps to go on)")
             return self._result("nothing to do")
         if c.resume:
             part_done = ", the next one part done" if self.offset else ""
