@@ -2,7 +2,7 @@
 
 ``twin(module)`` translates a scratchgan ``nn`` tree (Sequential of the standard layers) into
 the same PyTorch network and copies the weights, so both frameworks run one architecture from
-one initialisation. ``TorchGANStep`` is the alternating update of ``scratchgan.train``:
+one initialisation. ``TorchGANStep`` is the alternating update of ``scratchgan.trainer``:
 D on real (target 1) and detached fake (target 0), then G through a fresh D pass with the
 non-saturating loss, both with Adam. torch is never a dependency of the library.
 """

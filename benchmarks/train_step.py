@@ -7,7 +7,7 @@
 Both frameworks run in this one process, alternating step by step, so that machine noise hits
 them alike; the medians after warm-up are compared. Peak memory is measured separately, each
 framework in a subprocess of its own (VmHWM; on a GPU the allocators' peaks). The step
-timed is ``scratchgan.train.GANTrainer.train_step`` when that module exists (an equal inline
+timed is ``scratchgan.trainer.GANTrainer.train_step`` when that module exists (an equal inline
 step before), and its PyTorch twin is ``torch_models.TorchGANStep``.
 """
 import argparse
@@ -77,7 +77,7 @@ def inline_models(name, latent_dim=LATENT_DIM):
 
 
 class InlineTrainer:
-    """The update of scratchgan.train.GANTrainer, for as long as that module does not exist."""
+    """The update of scratchgan.trainer.GANTrainer, for as long as that module does not exist."""
 
     def __init__(self, G, D, latent_dim, lr_g, lr_d, betas, seed):
         from scratchgan import backend as B, optim
@@ -115,7 +115,7 @@ def scratchgan_setup(args):
     from scratchgan import backend as B
     B.use_backend(args.backend)
     if hasattr(B, "set_num_threads"):
-        B.set_num_threads(args.threads)  # the trainer picks who runs them (scratchgan/cpu.py)
+        B.set_num_threads(args.threads)  # who runs them is chosen below (scratchgan/cpu.py)
     B.seed(0)
     try:
         from scratchgan.models import build
@@ -126,11 +126,15 @@ def scratchgan_setup(args):
     G.to(args.backend)
     D.to(args.backend)
     try:
-        from scratchgan.train import GANTrainer
+        from scratchgan.trainer import GANTrainer, thread_policy
     except ImportError:
         return InlineTrainer(G, D, LATENT_DIM, seed=0, **HYPER), "inline step (benchmarks/train_step.py)", G, D
-    trainer = GANTrainer(G, D, latent_dim=LATENT_DIM, seed=0, **HYPER)
-    return trainer, "scratchgan.train.GANTrainer.train_step", G, D
+    # As scratchgan.run's loop does: seed z's stream, and let the networks pick who runs the threads.
+    B.seed(0)
+    if args.backend == "numpy":
+        B.set_num_threads(B.get_num_threads(), by=thread_policy(G, D))
+    trainer = GANTrainer(G, D, latent_dim=LATENT_DIM, **HYPER)
+    return trainer, "scratchgan.trainer.GANTrainer.train_step", G, D
 
 
 def real_batch(args, G):

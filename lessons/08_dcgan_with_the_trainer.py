@@ -1,13 +1,14 @@
 """Lesson 08: a convolutional GAN (DCGAN), trained with the library's trainer.
 
-Lesson 07 wrote the GAN step out by hand. ``scratchgan.train.GANTrainer.train_step`` is that
+Lesson 07 wrote the GAN step out by hand. ``scratchgan.trainer.GANTrainer.train_step`` is that
 same step (D on real and detached fakes, then the non-saturating G loss through the updated D),
-and ``scratchgan.train.train`` wraps it in everything a real run needs: shuffled epochs, a fixed
+and ``scratchgan.run.train`` wraps it in everything a real run needs: shuffled epochs, a fixed
 noise grid per epoch, a CSV of losses and their plot, an animated GIF, and an atomic checkpoint
 from which ``resume=True`` continues exactly where the run stopped.
 
 The networks come from ``scratchgan.models.build("dcgan")``, the TensorFlow tutorial's DCGAN:
-    G: z -> Dense -> 256×7×7 -> ConvT(k5, s1) 7×7 -> ConvT(k5, s2) 14×14 -> ConvT(k5, s2) 28×28 -> tanh
+    G: z -> Dense -> 256×7×7 -> ConvT(k5, s1) 7×7 -> ConvT(k5, s2) 14×14 -> ConvT(k5, s2) 28×28
+       -> tanh
     D: Conv(k5, s2) 14×14 -> Conv(k5, s2) 7×7 -> Dense -> logit
 with batch norm in G (lesson 05), dropout in D, and the DCGAN paper's N(0, 0.02) weights. The
 5×5 stride-2 transposed convolutions need output_padding=1 to land on 14 and 28 (lesson 04).
@@ -29,7 +30,8 @@ import numpy as np
 import scratchgan as sg
 from scratchgan import models
 from scratchgan.data import mnist_dataset
-from scratchgan.train import GANTrainer, TrainConfig, train
+from scratchgan.run import TrainConfig, noise, train
+from scratchgan.trainer import GANTrainer
 
 
 def channels(width):
@@ -56,8 +58,10 @@ def look_at_the_networks(options):
 
 
 def one_step_by_hand(G, D):
-    # The trainer's step is lesson 07's loop, for any pair of networks.
-    trainer = GANTrainer(G, D, latent_dim=100, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), seed=1)
+    # The trainer's step is lesson 07's loop, for any pair of networks. It draws z and the
+    # dropout masks from the backend's generator, which the caller seeds (train() uses seed+1).
+    sg.seed(1)
+    trainer = GANTrainer(G, D, latent_dim=100, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999))
     real, _ = mnist_dataset(limit=32)
     for i in range(2):
         stats = trainer.train_step(real)
@@ -94,17 +98,20 @@ def whole_run(out, epochs, images, options, quick, backend):
 def score(result, n):
     """Classifier score of n fresh samples (lesson 10); real digits score about 9.6 to 9.8."""
     from scratchgan.metrics import classifier_score, features_and_proba
-    z = np.random.default_rng(123).standard_normal((n, result.config.latent_dim), dtype=np.float32)
-    samples = result.trainer.generate(z)  # eval mode: batch norm uses its running statistics
+    # eval mode: batch norm uses its running statistics
+    samples = result.trainer.generate(noise(n, result.config.latent_dim, seed=123))
     _, probs = features_and_proba(samples)
-    print(f"classifier score of {n} samples: {classifier_score(probs):.2f} (1 = no digits, 10 = perfect)")
+    print(f"classifier score of {n} samples: {classifier_score(probs):.2f} "
+          "(1 = no digits, 10 = perfect)")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--images", type=int, default=12800, help="MNIST images per epoch (64 per step)")
-    parser.add_argument("--width", type=float, default=0.5, help="channel multiplier; 1 is the tutorial's DCGAN")
+    parser.add_argument("--images", type=int, default=12800,
+                        help="MNIST images per epoch (64 per step)")
+    parser.add_argument("--width", type=float, default=0.5,
+                        help="channel multiplier; 1 is the tutorial's DCGAN")
     parser.add_argument("--backend", default="numpy", help="numpy, or cupy on an NVIDIA GPU")
     parser.add_argument("--out", type=Path, default=Path("/tmp/scratchgan_lessons/08"))
     parser.add_argument("--quick", action="store_true", help="two tiny epochs (for tests)")

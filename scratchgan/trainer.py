@@ -1,23 +1,34 @@
 """The adversarial step: one discriminator update, then one generator update (``GANTrainer``).
 
-``scratchgan.train`` wraps it into whole runs with checkpoints; the benchmarks time exactly
-``GANTrainer.train_step``.
+``scratchgan.run`` wraps it into whole runs with checkpoints; the benchmarks time exactly
+``GANTrainer.train_step``. Constructing a trainer changes nothing outside it: whoever runs it
+seeds the backend's generator (which draws z and the dropout masks) and picks the CPU threads'
+policy with ``thread_policy``.
 """
 import numpy
 
 from scratchgan import backend as B, nn
 from scratchgan import functional as F
+from scratchgan.losses import discriminator_loss, generator_loss
 from scratchgan.optim import Adam
 from scratchgan.tensor import Tensor, no_grad
 
 
-def _mean_sigmoid(logits):
-    xp = B.xp_of(logits)
-    return (xp.tanh(logits * 0.5).mean() + 1) * 0.5  # sigmoid without exp overflow
+def thread_policy(*models):
+    """Who should run the NumPy backend's threads for these networks: "scratchgan" or "blas".
+
+    A convolution's products and maps are big enough to cut into parts on our threads; a dense
+    net's small products run faster on BLAS's own (see scratchgan/cpu.py). Apply it with
+    ``B.set_num_threads(B.get_num_threads(), by=thread_policy(G, D))``.
+    """
+    layers = [m for model in models for m in model.modules()]
+    convolutional = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in layers)
+    return "scratchgan" if convolutional else "blas"
 
 
 def generate_images(generator, z, batch_size=500):
-    """G(z) for host noise z (N, latent_dim), in eval mode and without a graph, as host float32 (N, 1, 28, 28).
+    """G(z) for host noise z (N, latent_dim), in eval mode and without a graph, as host float32
+    (N, 1, 28, 28).
 
     Batches bound the memory a large N needs; the generator's train/eval mode is restored after.
     """
@@ -34,70 +45,56 @@ def generate_images(generator, z, batch_size=500):
 
 
 class GANTrainer:
-    """One Adam per network and the standard GAN step (Goodfellow et al., non-saturating G loss).
-
-    ``seed`` seeds the generator's backend RNG, which draws z and the dropout masks.
-    """
+    """One Adam per network and the standard GAN step (scratchgan.losses: BCE on logits,
+    non-saturating G loss). z and the dropout masks come from the networks' backend generator."""
 
     def __init__(self, generator, discriminator, latent_dim=100, lr_g=2e-4, lr_d=2e-4,
-                 betas=(0.5, 0.999), seed=0):
+                 betas=(0.5, 0.999)):
         self.generator, self.discriminator, self.latent_dim = generator, discriminator, latent_dim
         self.backend = B.backend_of(generator.parameters()[0].data)
         if B.backend_of(discriminator.parameters()[0].data) is not self.backend:
-            raise ValueError("GANTrainer: the generator and the discriminator live on different backends")
+            raise ValueError("GANTrainer: the generator and the discriminator live on different "
+                             "backends")
         self.opt_g = Adam(generator.parameters(), lr=lr_g, betas=betas)
         self.opt_d = Adam(discriminator.parameters(), lr=lr_d, betas=betas)
-        self.backend.seed(seed)
-        self._labels = {}
-        if self.backend is B.get_backend("numpy"):
-            # A convolution's products and maps are big enough to cut into parts on our threads;
-            # a dense net's small products run faster on BLAS's own (see scratchgan/cpu.py).
-            layers = [m for model in (generator, discriminator) for m in model.modules()]
-            convolutional = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in layers)
-            B.set_num_threads(B.get_num_threads(), by="scratchgan" if convolutional else "blas")
-
-    def _targets(self, n):
-        if n not in self._labels:
-            xp = self.backend.xp
-            self._labels[n] = (Tensor._wrap(xp.ones((n, 1), B.DTYPE)), Tensor._wrap(xp.zeros((n, 1), B.DTYPE)))
-        return self._labels[n]
 
     def _as_batch(self, real):
         data = real.data if isinstance(real, Tensor) else real
         if not isinstance(data, self.backend.array_type):
             data = self.backend.asarray(data)
         if data.dtype != B.DTYPE or data.ndim != 4:
-            raise TypeError(f"train_step: expected float32 images (N, 1, 28, 28), got {data.dtype} {data.shape}")
+            raise TypeError(f"train_step: expected float32 images (N, 1, 28, 28), "
+                            f"got {data.dtype} {data.shape}")
         return Tensor._wrap(data)
 
     def train_step(self, real):
         """One D update then one G update on the batch ``real``; returns the step's statistics.
 
-        dict(d_loss, g_loss, d_real, d_fake): d_loss = BCE(D(x), 1) + BCE(D(G(z)), 0), g_loss =
-        BCE(D(G(z)), 1), and D(x), D(G(z)) the mean probabilities the discriminator gave, as floats.
+        dict(d_loss, g_loss, d_real, d_fake): the two losses of scratchgan.losses, and D(x),
+        D(G(z)) the mean probabilities the discriminator gave, as floats.
         """
         G, D = self.generator, self.discriminator
         real = self._as_batch(real)
-        ones, zeros = self._targets(real.shape[0])
         z = Tensor._wrap(self.backend.normal((real.shape[0], self.latent_dim)))
         fake = G(z)
 
         # Discriminator: real -> 1, fake -> 0. The detached fake keeps G out of this backward.
         real_logits, fake_logits = D(real), D(fake.detach())
-        d_loss = (F.binary_cross_entropy_with_logits(real_logits, ones)
-                  + F.binary_cross_entropy_with_logits(fake_logits, zeros))
+        d_loss = discriminator_loss(real_logits, fake_logits)
         self.opt_d.zero_grad()
         d_loss.backward()
         self.opt_d.step()
         # Keep D's numbers, drop its graphs: their saved activations need not outlive this update.
-        d_stats = [d_loss.data, _mean_sigmoid(real_logits.data), _mean_sigmoid(fake_logits.data)]
+        with no_grad():
+            d_stats = [d_loss.data, F.sigmoid(real_logits).data.mean(),
+                       F.sigmoid(fake_logits).data.mean()]
         del d_loss, real_logits, fake_logits
 
         # Generator: a fresh pass through the updated D, labelled "real" (non-saturating loss).
         # D's parameters stop requiring grad meanwhile, so no gradient is computed for them in vain.
         D.requires_grad_(False)
         try:
-            g_loss = F.binary_cross_entropy_with_logits(D(fake), ones)
+            g_loss = generator_loss(D(fake))
             self.opt_g.zero_grad()
             g_loss.backward()
         finally:
@@ -110,7 +107,8 @@ class GANTrainer:
         return dict(d_loss=d_loss, g_loss=g_loss, d_real=d_real, d_fake=d_fake)
 
     def generate(self, z, batch_size=500):
-        """Images G(z) as a host float32 array (N, 1, 28, 28), G in eval mode (BatchNorm running stats)."""
+        """Images G(z) as a host float32 array (N, 1, 28, 28), G in eval mode (BatchNorm running
+        stats)."""
         return generate_images(self.generator, z, batch_size)
 
     def get_rng_state(self):
@@ -138,7 +136,8 @@ class CollapseMonitor:
             self.run, self.warned = 0, False
         if self.run >= self.patience and not self.warned:
             self.warned = True
-            return (f"warning: epoch {epoch}, step {step}: the discriminator has won for {self.run} logged steps "
-                    f"(D loss {stats['d_loss']:.2g}, D(G(z)) {stats['d_fake']:.2g}); the generator's gradient "
-                    "is vanishing or it has collapsed: try a lower --lr-d or restart with another --seed")
+            return (f"warning: epoch {epoch}, step {step}: the discriminator has won for "
+                    f"{self.run} logged steps (D loss {stats['d_loss']:.2g}, "
+                    f"D(G(z)) {stats['d_fake']:.2g}); the generator's gradient is vanishing or it "
+                    "has collapsed: try a lower --lr-d or restart with another --seed")
         return None

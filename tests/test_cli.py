@@ -11,10 +11,9 @@ import pytest
 from PIL import Image
 
 from scratchgan import backend as B
-from scratchgan.__main__ import main
-from scratchgan.checkpoint import load_checkpoint
-from scratchgan.sample import sample_images
-from scratchgan.train import GANTrainer
+from scratchgan.cli.main import main
+from scratchgan.run import load_checkpoint, sample_images
+from scratchgan.trainer import GANTrainer
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = ["--limit", "64", "--batch-size", "16", "--no-progress"]  # 4 steps per epoch
@@ -70,7 +69,8 @@ def test_sample_writes_float32_npy_in_range(trained, tmp_path):
 
 def test_sample_reads_back_the_trained_generator(trained):
     """The saved generator, not a fresh one: its samples differ from an untrained G's."""
-    from scratchgan.train import build_models, generate_images
+    from scratchgan.run import build_models
+    from scratchgan.trainer import generate_images
     fresh, _ = build_models("mlp", 100, seed=0)
     z = numpy.random.default_rng(0).standard_normal((4, 100), dtype=numpy.float32)
     assert not numpy.allclose(generate_images(fresh, z), sample_images(trained / "checkpoint.npz", 4, seed=0))
@@ -119,7 +119,7 @@ def test_python_dash_m_entry_points(tmp_path):
 
 def test_evaluate_is_dispatched_lazily(monkeypatch):
     seen = []
-    monkeypatch.setitem(sys.modules, "scratchgan.evaluate", types.SimpleNamespace(main=lambda argv: seen.append(argv) or 0))
+    monkeypatch.setitem(sys.modules, "scratchgan.cli.evaluate", types.SimpleNamespace(main=lambda argv: seen.append(argv) or 0))
     assert main(["evaluate", "--checkpoint", "x.npz"]) == 0
     assert seen == [["--checkpoint", "x.npz"]]
 

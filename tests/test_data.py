@@ -6,7 +6,7 @@ import numpy
 import pytest
 
 from scratchgan import backend as B
-from scratchgan.data import BatchIterator, DataError, load_mnist, mnist_dataset, to_unit_range
+from scratchgan.data import BatchIterator, DataError, load_mnist, mnist_dataset, to_tanh_range
 from scratchgan.data.mnist import MAGIC, PACKAGED_DIR
 
 TEST_FILES = ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
@@ -45,15 +45,15 @@ def test_packaged_splits_parse(split, n):
     assert set(numpy.unique(labels)) == set(range(10))
 
 
-def test_unit_range_is_exactly_minus_one_to_one():
+def test_tanh_range_is_exactly_minus_one_to_one():
     x, labels = mnist_dataset(split="test")
     assert x.shape == (10000, 1, 28, 28) and x.dtype == numpy.float32
     assert x.min() == -1.0 and x.max() == 1.0
     assert len(labels) == 10000
 
 
-def test_to_unit_range_maps_the_ends_exactly():
-    x = to_unit_range(numpy.array([[[0, 255]]], dtype=numpy.uint8))
+def test_to_tanh_range_maps_the_ends_exactly():
+    x = to_tanh_range(numpy.array([[[0, 255]]], dtype=numpy.uint8))
     assert x.dtype == numpy.float32 and x.shape == (1, 1, 1, 2)
     assert x.tolist() == [[[[-1.0, 1.0]]]]
 

@@ -6,12 +6,13 @@ import warnings
 import numpy
 import pytest
 
-from scratchgan import evaluate, metrics
-from scratchgan.checkpoint import save_checkpoint
-from scratchgan.data import load_mnist, mnist_dataset, to_unit_range
+from scratchgan import metrics
+from scratchgan.cli import evaluate
+from scratchgan.data import load_mnist, mnist_dataset, to_tanh_range
 from scratchgan.metrics import MetricsError, MetricsWarning, scores
 from scratchgan.metrics.classifier import WEIGHTS_PATH, read_weights
 from scratchgan.metrics.evaluation import TRAIN_SUBSET, train_subset
+from scratchgan.run import save_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +256,7 @@ def test_to_model_range_detects_every_layout_and_range(layout, value_range):
     images, detected = metrics.to_model_range(LAYOUTS[layout](scale(u8)))
     assert described in detected
     assert images.dtype == numpy.float32 and images.shape == (8, 1, 28, 28)
-    numpy.testing.assert_allclose(images, to_unit_range(u8), atol=1e-6)
+    numpy.testing.assert_allclose(images, to_tanh_range(u8), atol=1e-6)
 
 
 @pytest.mark.parametrize("array, message", [

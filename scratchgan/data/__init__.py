@@ -4,7 +4,7 @@ from scratchgan.data.mnist import (
     DataError,
     load_mnist,
     mnist_dataset,
-    to_unit_range,
+    to_tanh_range,
 )
 
-__all__ = ["BatchIterator", "DataError", "load_mnist", "mnist_dataset", "to_unit_range"]
+__all__ = ["BatchIterator", "DataError", "load_mnist", "mnist_dataset", "to_tanh_range"]

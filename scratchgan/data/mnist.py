@@ -15,7 +15,7 @@ import numpy
 
 from scratchgan import backend as B
 
-PACKAGED_DIR = Path(__file__).resolve().parent / "mnist"
+PACKAGED_DIR = Path(__file__).resolve().parent / "files" / "mnist"
 CHECKSUMS = "SHA256SUMS"
 SPLITS = {"train": "train", "test": "t10k"}  # split name -> file name prefix
 MAGIC = {"images": 0x00000803, "labels": 0x00000801}  # uint8 data, 3 and 1 dimensions
@@ -71,7 +71,8 @@ def verify_checksum(path, sums):
                         f"or remove {CHECKSUMS} to skip verification")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != sums[path.name]:
-        raise DataError(f"{path}: SHA-256 mismatch, the file is corrupt; expected {sums[path.name]}")
+        raise DataError(f"{path}: SHA-256 mismatch, the file is corrupt; "
+                        f"expected {sums[path.name]}")
 
 
 def read_bytes(path):
@@ -147,7 +148,7 @@ def load_mnist(split="train", data_dir=None, limit=None):
     return images[:limit], labels[:limit]
 
 
-def to_unit_range(images):
+def to_tanh_range(images):
     """uint8 pixels (N, 28, 28) -> float32 (N, 1, 28, 28) in [-1, 1], the range of tanh.
 
     Scaled in place in float32, so 60k images never pass through a float64 copy; 0 maps to
@@ -165,7 +166,7 @@ def to_unit_range(images):
 def mnist_dataset(data_dir=None, split="train", limit=None):
     """Training-ready MNIST: float32 images (N, 1, 28, 28) in [-1, 1] and uint8 labels (N,)."""
     images, labels = load_mnist(split, data_dir, limit)
-    return to_unit_range(images), labels
+    return to_tanh_range(images), labels
 
 
 class BatchIterator:
@@ -200,12 +201,22 @@ class BatchIterator:
 
     def __iter__(self):
         """One epoch of batches; the order is drawn now, when the epoch starts."""
+        return self.epoch()
+
+    def epoch(self, start=0):
+        """One epoch of batches from batch number ``start`` on; the order is drawn now.
+
+        Restoring the ``state_dict()`` taken before an epoch and calling ``epoch(start)`` resumes
+        that epoch exactly where batch ``start`` begins.
+        """
         order = self.backend.asarray(self.epoch_order())
         size = self.batch_size
-        return (self.images[order[start:start + size]] for start in range(0, len(self) * size, size))
+        return (self.images[order[begin:begin + size]]
+                for begin in range(start * size, len(self) * size, size))
 
     def state_dict(self):
-        """The shuffling generator's state; restore it with ``load_state_dict``."""
+        """The shuffling generator's state, from which the next epoch's order will be drawn;
+        restore it with ``load_state_dict``."""
         return self.generator.bit_generator.state
 
     def load_state_dict(self, state):

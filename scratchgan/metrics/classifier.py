@@ -4,7 +4,6 @@ A small strided CNN built from scratchgan layers and trained by scratchgan itsel
 (scripts/train_classifier.py); its weights ship as ``mnist_classifier.npz`` next to this file.
 Inputs are images (N, 1, 28, 28) in [-1, 1], the range the generators produce.
 """
-import contextlib
 import functools
 import json
 from pathlib import Path
@@ -48,7 +47,8 @@ class MnistClassifier(nn.Module):
 
 def save_weights(model, path=WEIGHTS_PATH, **meta):
     """The state_dict as float32 in a compressed .npz, with ``meta`` as a JSON string."""
-    state = {k: v.astype(numpy.float32) if v.dtype.kind == "f" else v for k, v in model.state_dict().items()}
+    state = {k: v.astype(numpy.float32) if v.dtype.kind == "f" else v
+             for k, v in model.state_dict().items()}
     numpy.savez_compressed(path, **state, **{META_KEY: numpy.array(json.dumps(meta))})
 
 
@@ -63,24 +63,13 @@ def read_weights(path=WEIGHTS_PATH):
     return state, meta
 
 
-@contextlib.contextmanager
-def _own_random_stream():
-    """Building the network draws initial weights, overwritten at once by the saved ones. Those
-    draws must not move the caller's random stream: a training run that evaluates its samples
-    would otherwise draw different noise than the same run resumed from a checkpoint."""
-    backend = B.active()
-    saved = backend.generator
-    backend.seed(0)
-    try:
-        yield
-    finally:
-        backend.generator = saved
-
-
 @functools.lru_cache(maxsize=None)
 def _load(backend_name, path):
-    with _own_random_stream():
-        model = MnistClassifier()  # built on the active backend, then moved where it was asked for
+    # Building draws initial weights, overwritten at once by the saved ones. Those draws must not
+    # move the caller's random stream: a run that evaluates its samples would otherwise draw
+    # other noise than the same run resumed from a checkpoint.
+    with B.fork_rng():
+        model = MnistClassifier()  # built on the active backend, then moved where asked for
     model.load_state_dict(read_weights(path)[0])
     return model.to(backend_name).eval()
 

@@ -1,11 +1,12 @@
-"""All sample scores at once, against reference statistics of real MNIST computed once per process."""
+"""All sample scores at once, against reference statistics of real MNIST computed once per
+process."""
 import functools
 import warnings
 
 import numpy
 
 from scratchgan import backend as B
-from scratchgan.data import load_mnist, mnist_dataset, to_unit_range
+from scratchgan.data import load_mnist, mnist_dataset, to_tanh_range
 from scratchgan.metrics.classifier import FEATURE_DIM, features, features_and_proba
 from scratchgan.metrics.samples import MetricsError, check_samples
 from scratchgan.metrics.scores import (class_histogram, classifier_score, coverage_kl, feature_statistics,
@@ -79,7 +80,7 @@ def _real_floor(n, seed, reference, train_subset_size):
         raise MetricsError(f"n={n}: the real floor draws from {pool} held-out training images; "
                            f"expected between 2 and {pool}")
     index = train_subset_size + numpy.sort(numpy.random.default_rng(seed).choice(pool, n, replace=False))
-    images = to_unit_range(load_mnist("train")[0][index])
+    images = to_tanh_range(load_mnist("train")[0][index])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MetricsWarning)  # the caller is warned about its own samples
         return evaluate_samples(images, reference=reference, train_subset_size=train_subset_size)

@@ -8,9 +8,8 @@ import argparse
 import sys
 
 from scratchgan.backend import BackendError
-from scratchgan.checkpoint import CheckpointError
 from scratchgan.data import DataError
-from scratchgan.train import ConfigError, TrainingDiverged, TrainingInterrupted
+from scratchgan.run import CheckpointError, ConfigError, TrainingDiverged, TrainingInterrupted
 
 PREFIX = "scratchgan: error: "
 USER_ERRORS = (DataError, BackendError, CheckpointError, ConfigError, OSError)
@@ -24,7 +23,8 @@ def fail(message, status=2):
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one error line (pointing at --help), not usage plus error."""
+    """argparse, but a usage mistake is one error line (pointing at --help), not usage plus
+    error."""
 
     def error(self, message):
         sys.exit(fail(f"{message} (see {self.prog} --help)"))

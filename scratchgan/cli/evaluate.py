@@ -1,6 +1,7 @@
 """``python -m scratchgan evaluate``: score generated digits next to real ones.
 
-    python -m scratchgan evaluate --checkpoint runs/dcgan/checkpoint.npz [--n 10000] [--seed 0] [--json]
+    python -m scratchgan evaluate --checkpoint runs/dcgan/checkpoint.npz [--n 10000] [--seed 0]
+                                  [--json]
     python -m scratchgan evaluate --samples samples.npy [--n 10000] [--json]
 
 A .npy may hold (N, 28, 28), (N, 1, 28, 28) or (N, 784) images, as floats in [-1, 1] or
@@ -11,12 +12,9 @@ best a generator can do at that sample count.
 import json
 import sys
 import warnings
-from pathlib import Path
 
-import numpy
-
-from scratchgan import cli_errors
-from scratchgan.metrics import MetricsError, evaluate_samples, real_floor, to_model_range
+from scratchgan.cli import errors
+from scratchgan.metrics import MetricsError, evaluate_samples, read_samples, real_floor
 from scratchgan.metrics.evaluation import TRAIN_SIZE, TRAIN_SUBSET
 
 DEFAULT_N = 10000
@@ -27,37 +25,14 @@ class EvaluateError(Exception):
     """Bad input to the evaluate command; main() prints it as one line and exits with 2."""
 
 
-def generator_from_checkpoint(path):
-    """(generator in eval mode, latent_dim) from a training checkpoint: the one place that reads its format."""
-    from scratchgan.sample import load_generator  # noqa: PLC0415  (only --checkpoint needs the models)
-    generator, config = load_generator(path)
-    return generator, int(config["latent_dim"])
-
-
-def generate(generator, latent_dim, n, seed):
-    """``n`` images (n, 1, 28, 28) from standard normal latents drawn as ``scratchgan sample`` draws them.
+def sample_checkpoint(path, n, seed):
+    """``n`` images from the generator at ``path``, drawn as ``scratchgan sample`` draws them.
 
     So ``scratchgan sample --seed S --n N --out x.npy`` then ``evaluate --samples x.npy`` scores
     the same digits as ``evaluate --checkpoint ... --seed S --n N``.
     """
-    from scratchgan.train import generate_images  # noqa: PLC0415
-    z = numpy.random.default_rng(seed).standard_normal((n, latent_dim), dtype=numpy.float32)
-    return generate_images(generator, z)
-
-
-def load_samples_file(path):
-    """(images in [-1, 1], description of the detected range) from a .npy file."""
-    path = Path(path)
-    if not path.is_file():
-        raise EvaluateError(f"{path}: no such file")
-    try:
-        array = numpy.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise EvaluateError(f"{path}: not a readable .npy array ({e})") from None
-    try:
-        return to_model_range(array)
-    except MetricsError as e:
-        raise EvaluateError(f"{path}: {e}") from None
+    from scratchgan.run import sample_images  # noqa: PLC0415  (only --checkpoint needs the models)
+    return sample_images(path, n, seed)
 
 
 def choose_n(requested, available, source):
@@ -74,9 +49,11 @@ def format_table(source, scores, real):
         ("Fréchet distance", "frechet_distance", "{:.3f}", "lower is better"),
         ("classifier score (max 10)", "classifier_score", "{:.3f}", "higher is better"),
         ("coverage KL (0 = uniform)", "coverage_kl", "{:.4f}", "lower is better"),
-        ("nearest-train distance", "nearest_train_distance", "{:.3f}", "far below real = memorised"),
+        ("nearest-train distance", "nearest_train_distance", "{:.3f}",
+         "far below real = memorised"),
     ]
-    lines = [f"{scores['n']} samples from {source}; real data: {real['n']} held-out MNIST training images",
+    lines = [f"{scores['n']} samples from {source}; real data: {real['n']} held-out MNIST "
+             "training images",
              f"{'':28}{'samples':>10}{'real':>10}"]
     for label, key, fmt, hint in rows:
         lines.append(f"{label:28}{fmt.format(scores[key]):>10}{fmt.format(real[key]):>10}   {hint}")
@@ -89,32 +66,37 @@ def format_table(source, scores, real):
 
 
 def build_parser():
-    parser = cli_errors.ArgumentParser(prog="scratchgan evaluate", description=__doc__.splitlines()[0])
+    parser = errors.ArgumentParser(prog="scratchgan evaluate",
+                                   description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--checkpoint", metavar="PATH", help="checkpoint.npz written by scratchgan mnist")
+    source.add_argument("--checkpoint", metavar="PATH",
+                        help="checkpoint.npz written by scratchgan mnist")
     source.add_argument("--samples", metavar="FILE.npy", help="saved images (.npy)")
     parser.add_argument("--n", type=int, default=None,
-                        help=f"number of samples to score (default {DEFAULT_N}, or all of a smaller file)")
+                        help=f"number of samples to score (default {DEFAULT_N}, or all of a "
+                             "smaller file)")
     parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the latents (as scratchgan sample) and of the real images drawn (default 0)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+                        help="seed of the latents (as scratchgan sample) and of the real images "
+                             "drawn (default 0)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object instead of a table")
     return parser
 
 
 def run(args, note):
     """The scores of the requested samples and of real data, as one JSON-ready dict."""
     if args.n is not None and not 2 <= args.n <= MAX_N:
-        raise EvaluateError(f"--n {args.n}: expected between 2 (the Fréchet distance needs two samples) "
-                            f"and {MAX_N} (the held-out real images for the floor)")
+        raise EvaluateError(f"--n {args.n}: expected between 2 (the Fréchet distance needs two "
+                            f"samples) and {MAX_N} (the held-out real images for the floor)")
     if args.samples is not None:
-        images, detected = load_samples_file(args.samples)
+        images, detected = read_samples(args.samples)
         note(f"{args.samples}: {len(images)} images, detected range: {detected}")
         n = choose_n(args.n, len(images), args.samples)
         images, source = images[:n], args.samples
     else:
-        generator, latent_dim = generator_from_checkpoint(args.checkpoint)
         n = args.n or DEFAULT_N
-        images, detected, source = generate(generator, latent_dim, n, args.seed), "generator output", args.checkpoint
+        images = sample_checkpoint(args.checkpoint, n, args.seed)
+        detected, source = "generator output", args.checkpoint
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         scores = evaluate_samples(images)
@@ -135,11 +117,14 @@ def main(argv=None):
         try:
             result = run(args, note)
         except (EvaluateError, MetricsError) as e:
-            return cli_errors.fail(e)
-        print(json.dumps(result) if args.json else format_table(result["source"], result, result["real"]))
+            return errors.fail(e)
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print(format_table(result["source"], result, result["real"]))
         return 0
 
-    return cli_errors.run(command)
+    return errors.run(command)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ from pathlib import Path
 
 import numpy
 
+from scratchgan.run.config import build_models, noise
+from scratchgan.trainer import generate_images
+
 FORMAT = "scratchgan-checkpoint/1"
 FILENAME = "checkpoint.npz"
 
@@ -29,7 +32,8 @@ class CheckpointError(Exception):
 
 
 def atomic_savez(path, arrays):
-    """``numpy.savez(path, **arrays)`` that either fully replaces ``path`` or leaves it untouched."""
+    """``numpy.savez(path, **arrays)`` that either fully replaces ``path`` or leaves it
+    untouched."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -97,9 +101,11 @@ class Checkpoint:
         try:
             self.meta = json.loads(str(contents.pop("meta")))
         except (KeyError, ValueError) as e:
-            raise CheckpointError(f"{path}: no readable metadata ({e}); not a scratchgan checkpoint") from None
+            raise CheckpointError(f"{path}: no readable metadata ({e}); not a scratchgan "
+                                  "checkpoint") from None
         if self.meta.get("format") != FORMAT:
-            raise CheckpointError(f"{path}: format {self.meta.get('format')!r}, expected {FORMAT!r}")
+            raise CheckpointError(f"{path}: format {self.meta.get('format')!r}, "
+                                  f"expected {FORMAT!r}")
         self._contents = contents
         self.arrays = self._section("array")
 
@@ -126,16 +132,19 @@ class Checkpoint:
             try:
                 module.load_state_dict(self.module_state(name))
             except (KeyError, ValueError) as e:
-                raise CheckpointError(f"{self.path}: the saved {name} does not fit this model: {e}") from None
+                raise CheckpointError(f"{self.path}: the saved {name} does not fit this model: "
+                                      f"{e}") from None
         for name, optimizer in (optimizers or {}).items():
             try:
                 optimizer.load_state_dict(self.optimizer_state(name))
             except (KeyError, ValueError) as e:
-                raise CheckpointError(f"{self.path}: the saved {name} optimizer does not fit: {e}") from None
+                raise CheckpointError(f"{self.path}: the saved {name} optimizer does not fit: "
+                                      f"{e}") from None
 
 
 def load_checkpoint(path):
-    """Read a checkpoint written by ``save_checkpoint``; CheckpointError if it is missing or broken."""
+    """Read a checkpoint written by ``save_checkpoint``; CheckpointError if it is missing or
+    broken."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
@@ -145,5 +154,29 @@ def load_checkpoint(path):
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         # NumPy's own messages (e.g. about pickled data for a file that is no archive) mislead here.
         raise CheckpointError(f"{path}: not a readable checkpoint (expected the .npz archive that "
-                              "scratchgan mnist writes; the file is truncated or something else)") from None
+                              "scratchgan mnist writes; the file is truncated or something else)"
+                              ) from None
     return Checkpoint(path, contents)
+
+
+def load_generator(path, backend="numpy"):
+    """(generator, config dict) from a training checkpoint, on ``backend``, in eval mode."""
+    checkpoint = load_checkpoint(path)
+    config = checkpoint.meta.get("config", {})
+    try:
+        generator, _ = build_models(config["model"], config["latent_dim"],
+                                    config.get("model_options"))
+    except (KeyError, ValueError, TypeError) as e:
+        raise CheckpointError(f"{path}: its config does not describe a known model ({e})") from None
+    checkpoint.load_into({"generator": generator})
+    return generator.to(backend).eval(), config
+
+
+def sample_images(path, n, seed=0, backend="numpy"):
+    """n samples (N, 1, 28, 28), float32 in [-1, 1], from the generator saved at ``path``.
+
+    The latents depend on ``seed`` only, so the same seed and n give the same digits whichever
+    command draws them (sample, evaluate).
+    """
+    generator, config = load_generator(path, backend)
+    return generate_images(generator, noise(n, int(config["latent_dim"]), seed))
