@@ -184,7 +184,7 @@ def main(argv=None):
         os.environ[var] = str(args.threads)  # before numpy loads BLAS
     sys.path.insert(0, os.path.dirname(HERE))
     from scratchgan import backend as B
-    B.set_num_threads(args.threads, by="scratchgan")  # the DCGAN's choice (scratchgan/cpu.py)
+    B.set_num_threads(args.threads, by="scratchgan")  # the DCGAN's choice (scratchgan/backend/threads.py)
     use_torch = not args.no_torch
     if use_torch:
         try:

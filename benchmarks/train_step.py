@@ -115,7 +115,7 @@ def scratchgan_setup(args):
     from scratchgan import backend as B
     B.use_backend(args.backend)
     if hasattr(B, "set_num_threads"):
-        B.set_num_threads(args.threads)  # who runs them is chosen below (scratchgan/cpu.py)
+        B.set_num_threads(args.threads)  # who runs them is chosen below (scratchgan/backend/threads.py)
     B.seed(0)
     try:
         from scratchgan.models import build

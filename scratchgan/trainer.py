@@ -18,7 +18,7 @@ def thread_policy(*models):
     """Who should run the NumPy backend's threads for these networks: "scratchgan" or "blas".
 
     A convolution's products and maps are big enough to cut into parts on our threads; a dense
-    net's small products run faster on BLAS's own (see scratchgan/cpu.py). Apply it with
+    net's small products run faster on BLAS's own (backend/threads.py says why). Apply it with
     ``B.set_num_threads(B.get_num_threads(), by=thread_policy(G, D))``.
     """
     layers = [m for model in models for m in model.modules()]

@@ -6,7 +6,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "scratchgan"
 LAYERS = {
-    "arrays": ("backend", "cpu"),
+    "arrays": ("backend",),
     "engine": ("tensor", "functional", "nn", "optim", "gradcheck"),
     "GANs": ("models", "losses", "trainer"),
     "runs": ("data", "metrics", "viz", "run"),
