@@ -77,7 +77,8 @@ def _check(fn, inputs, eps, atol, rtol, seed, what):
 
 def _prepare(fn, inputs):
     """float64 copies of the inputs; a Module's parameters (in float64) join the checked inputs."""
-    inputs = [_float64_copy(x) if isinstance(x, Tensor) or hasattr(x, "shape") else x for x in inputs]
+    inputs = [_float64_copy(x) if isinstance(x, Tensor) or hasattr(x, "shape") else x
+              for x in inputs]
     if not isinstance(fn, Module):
         return fn, inputs, lambda: None
     module, params = fn, fn.parameters()
@@ -119,7 +120,8 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     def first_gradient(*args):
         loss = _weighted_sum(_as_outputs(call(*args)), out_weights)
         diff = [args[i] for i in diff_index]
-        grads = grad(loss, diff, create_graph=True, allow_unused=True) if loss.requires_grad else [None] * len(diff)
+        grads = (grad(loss, diff, create_graph=True, allow_unused=True) if loss.requires_grad
+                 else [None] * len(diff))
         used = [(g, w) for g, w in zip(grads, grad_weights) if g is not None]
         if not used:
             return Tensor._wrap(B.xp_of(xs[diff_index[0]].data).zeros((), dtype=numpy.float64))

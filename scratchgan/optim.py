@@ -50,8 +50,9 @@ class Optimizer:
             for k, v in s.items():
                 if hasattr(v, "shape") and v.shape != ():
                     if tuple(v.shape) != p.shape:
-                        raise ValueError(f"{type(self).__name__}.load_state_dict: {k} of parameter {i} "
-                                         f"has shape {tuple(v.shape)}, the parameter {p.shape}")
+                        raise ValueError(f"{type(self).__name__}.load_state_dict: {k} of "
+                                         f"parameter {i} has shape {tuple(v.shape)}, "
+                                         f"the parameter {p.shape}")
                     v = owner.asarray(numpy.asarray(v, dtype=p.dtype))
                 restored[k] = v.item() if hasattr(v, "shape") and v.shape == () else v
             self.state[i] = restored
@@ -79,13 +80,16 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with PyTorch's bias correction: p -= lr/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + eps)."""
+    """Adam (Kingma & Ba) with PyTorch's bias correction:
+    p -= lr/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + eps)."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay))
 
     def _update(self, p, g, state):
-        # m = β1·m + (1 − β1)·g,  v = β2·v + (1 − β2)·g²,  p −= lr/(1 − β1ᵗ) · m/(√v/√(1 − β2ᵗ) + eps)
+        # m = β1·m + (1 − β1)·g,  v = β2·v + (1 − β2)·g²,
+        # p −= lr/(1 − β1ᵗ) · m/(√v/√(1 − β2ᵗ) + eps)
         if not state:
             xp = B.xp_of(p)
             state.update(step=0, exp_avg=xp.zeros_like(p), exp_avg_sq=xp.zeros_like(p))

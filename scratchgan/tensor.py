@@ -124,8 +124,9 @@ class Tensor:
                                "no input of the computation has requires_grad=True")
         if grad is None:
             if self.data.size != 1:
-                raise RuntimeError(f"backward() on a non-scalar tensor of shape {self.shape} needs a "
-                                   "gradient argument of the same shape (or reduce it with .sum())")
+                raise RuntimeError(f"backward() on a non-scalar tensor of shape {self.shape} "
+                                   "needs a gradient argument of the same shape (or reduce it "
+                                   "with .sum())")
             grad = Tensor._wrap(B.xp_of(self.data).ones_like(self.data))
         _backpropagate([self], [_as_grad(grad, self)], create_graph, inputs=None)
 
@@ -158,7 +159,8 @@ class Function:
         if _grad_enabled and any(x.requires_grad for x in inputs):
             out.requires_grad, out.creator = True, self
             self.inputs = inputs
-            self.needs_input_grad = tuple(x.requires_grad for x in inputs)  # backward may skip the rest
+            # backward may skip the rest
+            self.needs_input_grad = tuple(x.requires_grad for x in inputs)
             self._output = weakref.ref(out)  # a strong reference would be a cycle
         return out
 
@@ -187,7 +189,8 @@ def _topological_order(roots):
         seen.add(id(t))
         stack.append((t, True))
         if t.creator is not None:
-            stack.extend((x, False) for x in t.creator.inputs if x.requires_grad and id(x) not in seen)
+            stack.extend((x, False) for x in t.creator.inputs
+                         if x.requires_grad and id(x) not in seen)
     return order[::-1]
 
 

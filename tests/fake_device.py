@@ -157,7 +157,8 @@ def _binary(name, op):
     return forward, reflected, inplace
 
 
-for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor"):
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or",
+              "xor"):
     _op = getattr(operator, _name if _name not in ("and", "or") else _name + "_")
     _f, _r, _i = _binary(_name, _op)
     setattr(FakeArray, f"__{_name}__", _f)
@@ -168,7 +169,8 @@ for _name in ("lt", "le", "gt", "ge", "eq", "ne"):
     setattr(FakeArray, f"__{_name}__", _binary(_name, getattr(operator, _name))[0])
 
 for _name in ("neg", "pos", "abs", "invert"):
-    setattr(FakeArray, f"__{_name}__", (lambda op: lambda self: _wrap(op(self._a)))(getattr(operator, _name)))
+    setattr(FakeArray, f"__{_name}__",
+            (lambda op: lambda self: _wrap(op(self._a)))(getattr(operator, _name)))
 
 
 def _method(name):
@@ -189,12 +191,14 @@ for _name in ("reshape", "transpose", "swapaxes", "astype", "copy", "ravel", "fl
 # -- the fake array module, what `cupy` is to CuPy --
 
 def _host_to_device(name):
-    """asarray/array: host data (lists, NumPy arrays, numbers) is copied in, as CuPy transfers it."""
+    """asarray/array: host data (lists, NumPy arrays, numbers) is copied in, as CuPy
+    transfers it."""
     def convert(a, dtype=None, copy=None, **kwargs):
         if isinstance(a, FakeArray):
             fn = numpy.array if name == "array" and copy is not False else numpy.asarray
             return FakeArray(fn(a._a, dtype=dtype, **kwargs))
-        return FakeArray(numpy.array(a, dtype=dtype, copy=True, **kwargs))  # a FakeArray inside a list fails here
+        # a FakeArray inside a list fails here
+        return FakeArray(numpy.array(a, dtype=dtype, copy=True, **kwargs))
     convert.__name__ = name
     return convert
 
@@ -212,16 +216,17 @@ def _device_function(name):
 
 DEVICE_FUNCTIONS = (
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like", "eye",
-    "arange", "linspace", "exp", "expm1", "log", "log1p", "sqrt", "square", "tanh", "abs", "absolute",
-    "sign", "sin", "cos", "floor", "ceil", "maximum", "minimum", "where", "clip", "concatenate",
-    "stack", "broadcast_to", "ascontiguousarray", "matmul", "dot", "tensordot", "einsum", "outer",
-    "sum", "mean", "max", "min", "amax", "amin", "prod", "var", "std", "argmax", "argmin", "cumsum",
-    "reshape", "transpose", "swapaxes", "moveaxis", "expand_dims", "squeeze", "pad", "split",
-    "take", "add", "subtract", "multiply", "divide", "negative", "power", "logaddexp",
-    "isfinite", "isnan", "all", "any", "copyto", "sort", "argsort", "unique", "round",
+    "arange", "linspace", "exp", "expm1", "log", "log1p", "sqrt", "square", "tanh", "abs",
+    "absolute", "sign", "sin", "cos", "floor", "ceil", "maximum", "minimum", "where", "clip",
+    "concatenate", "stack", "broadcast_to", "ascontiguousarray", "matmul", "dot", "tensordot",
+    "einsum", "outer", "sum", "mean", "max", "min", "amax", "amin", "prod", "var", "std", "argmax",
+    "argmin", "cumsum", "reshape", "transpose", "swapaxes", "moveaxis", "expand_dims", "squeeze",
+    "pad", "split", "take", "add", "subtract", "multiply", "divide", "negative", "power",
+    "logaddexp", "isfinite", "isnan", "all", "any", "copyto", "sort", "argsort", "unique", "round",
 )
 
-xp = types.ModuleType("fake_xp", "A fake device array module over NumPy (see tests/fake_device.py).")
+xp = types.ModuleType("fake_xp",
+                      "A fake device array module over NumPy (see tests/fake_device.py).")
 xp.asarray = _host_to_device("asarray")
 xp.array = _host_to_device("array")
 for _name in DEVICE_FUNCTIONS:
@@ -277,12 +282,13 @@ def cupy_unavailable_reason():
 
 _CUPY_SKIP = cupy_unavailable_reason()
 
-# The device backends that the backend-independence tests run on: always the fake one, and
-# real CuPy where it is importable and a GPU exists (marked `gpu`, skipped with the reason otherwise).
+# The device backends that the backend-independence tests run on: always the fake one, and real
+# CuPy where it is importable and a GPU exists (marked `gpu`, skipped with the reason otherwise).
 DEVICES = [
     pytest.param("fake", id="fake"),
     pytest.param("cupy", id="cupy", marks=[pytest.mark.gpu,
-                                           pytest.mark.skipif(_CUPY_SKIP is not None, reason=str(_CUPY_SKIP))]),
+                                           pytest.mark.skipif(_CUPY_SKIP is not None,
+                                                              reason=str(_CUPY_SKIP))]),
 ]
 
 # How closely a device must reproduce NumPy. The fake runs the plain kernels (backend/plain.py) on

@@ -153,7 +153,8 @@ def test_backward_with_explicit_gradient():
 
 
 SCALAR_OPS = {
-    "x+1": lambda x: x + 1.0, "1+x": lambda x: 1.0 + x, "x-1": lambda x: x - 1, "1-x": lambda x: 1 - x,
+    "x+1": lambda x: x + 1.0, "1+x": lambda x: 1.0 + x,
+    "x-1": lambda x: x - 1, "1-x": lambda x: 1 - x,
     "x*0.3": lambda x: x * 0.3, "0.3*x": lambda x: 0.3 * x, "x/3": lambda x: x / 3.0,
     "3/x": lambda x: 3.0 / x, "x**2": lambda x: x ** 2, "x**0.5": lambda x: x ** 0.5,
     "x**-1": lambda x: x ** -1, "-x": lambda x: -x, "mean": lambda x: x.mean(),
@@ -168,8 +169,10 @@ SCALAR_OPS = {
 
 @pytest.mark.parametrize("name", SCALAR_OPS)
 def test_python_scalars_keep_float32(name):
-    """Python floats (and float64 constants) must not upcast a float32 computation, values or grads."""
-    x = Tensor(numpy.array([[0.5, 1.0, 2.0], [1.5, 0.7, 1.2]], dtype=numpy.float32), requires_grad=True)
+    """Python floats (and float64 constants) must not upcast a float32 computation, values or
+    grads."""
+    x = Tensor(numpy.array([[0.5, 1.0, 2.0], [1.5, 0.7, 1.2]], dtype=numpy.float32),
+               requires_grad=True)
     y = SCALAR_OPS[name](x)
     assert y.dtype == numpy.float32, f"{name} gave {y.dtype}"
     y.sum().backward()
@@ -177,8 +180,10 @@ def test_python_scalars_keep_float32(name):
 
 
 def test_float32_through_a_float32_model():
-    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.LeakyReLU(0.2), nn.Linear(4, 1), nn.Sigmoid())
-    x = Tensor(numpy.ones((2, 3), dtype=numpy.float32) * numpy.arange(2, dtype=numpy.float32)[:, None])
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.LeakyReLU(0.2), nn.Linear(4, 1),
+                          nn.Sigmoid())
+    x = Tensor(numpy.ones((2, 3), dtype=numpy.float32)
+               * numpy.arange(2, dtype=numpy.float32)[:, None])
     loss = F.binary_cross_entropy(model(x), numpy.ones((2, 1)))  # a float64 target
     assert loss.dtype == numpy.float32
     (g,) = grad(loss, model[0].weight, create_graph=True)
@@ -189,7 +194,8 @@ def test_float32_through_a_float32_model():
 
 def test_tensor_basics():
     t = Tensor([[1, 2], [3, 4]])
-    assert t.dtype == numpy.float32 and t.shape == (2, 2) and t.ndim == 2 and t.size == 4 and len(t) == 2
+    assert (t.dtype == numpy.float32 and t.shape == (2, 2) and t.ndim == 2 and t.size == 4
+            and len(t) == 2)
     assert t.device == "numpy" and t.is_leaf and not t.requires_grad
     labels = Tensor(numpy.array([1, 2]))
     assert labels.dtype.kind == "i"

@@ -24,7 +24,8 @@ def device(request):
 
 def assert_on(device, t, what):
     array_type = B.get_backend(device).array_type
-    assert isinstance(t.data, array_type), f"{what}: {type(t.data).__name__}, not {array_type.__name__}"
+    assert isinstance(t.data, array_type), (f"{what}: {type(t.data).__name__}, "
+                                            f"not {array_type.__name__}")
 
 
 def assert_close(got, expected, device, what, tolerance=TOLERANCE):
@@ -67,11 +68,13 @@ def test_fake_allows_what_cupy_allows():
     fake = fake_xp.asarray(numpy.array([1.0, -2.0, 3.0], dtype=numpy.float32))
     assert isinstance(fake, FakeArray) and fake.dtype == numpy.float32 and fake.shape == (3,)
     for result in (fake + 1, 2.0 * fake, fake / numpy.float32(2), numpy.float32(2) * fake, -fake,
-                   fake ** 2, abs(fake), fake[[0, 0]], fake[numpy.array([1])], fake.T, fake.reshape(3, 1),
-                   fake.sum(), fake.max(), fake_xp.maximum(fake, 0), (fake > 0) & (fake < 3), ~(fake > 0)):
+                   fake ** 2, abs(fake), fake[[0, 0]], fake[numpy.array([1])], fake.T,
+                   fake.reshape(3, 1), fake.sum(), fake.max(), fake_xp.maximum(fake, 0),
+                   (fake > 0) & (fake < 3), ~(fake > 0)):
         assert isinstance(result, FakeArray)
     assert fake.sum().shape == () and float(fake.sum()) == 2.0 and fake[2].item() == 3.0
-    assert bool(fake_xp.asarray([1.0])) and len(fake) == 3 and [r.item() for r in fake] == [1.0, -2.0, 3.0]
+    assert (bool(fake_xp.asarray([1.0])) and len(fake) == 3
+            and [r.item() for r in fake] == [1.0, -2.0, 3.0])
     with pytest.raises(ValueError):
         bool(fake)
     view = fake[1:]
@@ -144,7 +147,8 @@ OPS = {
     "sub": ([normal(2, 1, 3), normal(4, 1)], lambda a, b: F.sub(a, b)),
     "mul": ([normal(2, 3), normal(2, 3)], lambda a, b: F.mul(a, b)),
     "div": ([normal(2, 3), positive(3)], lambda a, b: F.div(a, b)),
-    "python_scalars": ([positive(2, 3)], lambda a: (2.0 - a) * 3 + 1 / a - a / 4.0 + (a ** 2) * 0.5),
+    "python_scalars": ([positive(2, 3)],
+                       lambda a: (2.0 - a) * 3 + 1 / a - a / 4.0 + (a ** 2) * 0.5),
     "neg": ([normal(3)], F.neg),
     "pow": ([positive(2, 2)], lambda a: F.pow(a, 1.5) + a ** -1),
     "matmul": ([normal(3, 4), normal(4, 2)], F.matmul),
@@ -155,7 +159,8 @@ OPS = {
     "transpose": ([normal(2, 3, 4)], lambda a: F.transpose(a, (2, 0, 1))),
     "broadcast_to": ([normal(3, 1)], lambda a: F.broadcast_to(a, (2, 3, 4))),
     "getitem_basic": ([normal(4, 5)], lambda a: a[1:, ::2] + a[-1, None, :3].sum()),
-    "getitem_fancy": ([normal(4, 3)], lambda a: a[[0, 2, 0, 0]] * 2.0 + a[numpy.array([3, 3]), [1, 1]].sum()),
+    "getitem_fancy": ([normal(4, 3)],
+                      lambda a: a[[0, 2, 0, 0]] * 2.0 + a[numpy.array([3, 3]), [1, 1]].sum()),
     "concat": ([normal(2, 3), normal(2, 1)], lambda a, b: F.concat([a, b], axis=1)),
     "exp": ([normal(5)], F.exp),
     "log": ([positive(5)], F.log),
@@ -169,16 +174,18 @@ OPS = {
     "clamp": ([normal(2, 5)], lambda a: F.clamp(a, -0.5, 0.5) + F.clamp(a, min=0.0)),
     "dropout": ([normal(4, 5)], lambda a: F.dropout(a, 0.5)),
     "linear": ([normal(3, 4), normal(2, 4), normal(2)], F.linear),
-    "conv2d": ([normal(2, 3, 5, 5), normal(4, 3, 3, 3), normal(4)], lambda x, w, b: F.conv2d(x, w, b, 2, 1)),
+    "conv2d": ([normal(2, 3, 5, 5), normal(4, 3, 3, 3), normal(4)],
+               lambda x, w, b: F.conv2d(x, w, b, 2, 1)),
     "conv_transpose2d": ([normal(2, 3, 3, 3), normal(3, 2, 4, 4), normal(2)],
                          lambda x, w, b: F.conv_transpose2d(x, w, b, 2, 1, 1)),
-    "conv2d_weight": ([normal(2, 3, 5, 5), normal(2, 4, 3, 3)], lambda x, gy: F.conv2d_weight(x, gy, (3, 3), 2, 1)),
+    "conv2d_weight": ([normal(2, 3, 5, 5), normal(2, 4, 3, 3)],
+                      lambda x, gy: F.conv2d_weight(x, gy, (3, 3), 2, 1)),
     "batch_norm_NC": ([normal(4, 3), positive(3), normal(3)],
                       lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True)),
     "batch_norm_NCHW": ([normal(2, 3, 2, 2), positive(3), normal(3)], batch_norm_with_stats),
     "binary_cross_entropy": ([probability(4, 1), probability(4, 1)], F.binary_cross_entropy),
-    "binary_cross_entropy_with_logits": ([normal(4, 1)],
-                                         lambda z: F.binary_cross_entropy_with_logits(z, numpy.ones((4, 1)))),
+    "binary_cross_entropy_with_logits": (
+        [normal(4, 1)], lambda z: F.binary_cross_entropy_with_logits(z, numpy.ones((4, 1)))),
     "mse_loss": ([normal(3, 2), normal(3, 2)], lambda a, b: F.mse_loss(a, b, "sum")),
     "log_softmax": ([normal(3, 4)], lambda a: F.log_softmax(a, 1) + F.softmax(a, 0)),
     "cross_entropy": ([normal(3, 4)], lambda a: F.cross_entropy(a, numpy.array([0, 3, 3]))),
@@ -199,7 +206,8 @@ def run_op(name, backend):
 
 
 def check_dropout(out, x, p=0.5):
-    """A device's own random stream: kept elements are x/(1 − p), and the gradient shares the mask."""
+    """A device's own random stream: kept elements are x/(1 − p), and the gradient shares the
+    mask."""
     y, xs, g = (B.to_numpy(a) for a in (out.data, x.data, x.grad.data))
     kept = y != 0
     numpy.testing.assert_allclose(y[kept], xs[kept] / (1 - p), rtol=1e-6)
@@ -233,7 +241,8 @@ def test_comparisons_stay_on_device(device):
 LAYERS = {
     "Linear": (lambda: nn.Linear(4, 3), normal(2, 4)),
     "Conv2d": (lambda: nn.Conv2d(2, 3, 3, stride=2, padding=1), normal(2, 2, 5, 5)),
-    "ConvTranspose2d": (lambda: nn.ConvTranspose2d(3, 2, 4, stride=2, padding=1, output_padding=1), normal(2, 3, 3, 3)),
+    "ConvTranspose2d": (lambda: nn.ConvTranspose2d(3, 2, 4, stride=2, padding=1, output_padding=1),
+                        normal(2, 3, 3, 3)),
     "BatchNorm1d": (lambda: nn.BatchNorm1d(3), normal(4, 3)),
     "BatchNorm2d": (lambda: nn.BatchNorm2d(2), normal(3, 2, 2, 2)),
     "LeakyReLU": (lambda: nn.LeakyReLU(0.2), normal(2, 5)),
@@ -243,10 +252,12 @@ LAYERS = {
     "Dropout": (lambda: nn.Dropout(0.5), normal(4, 5)),
     "Flatten": (nn.Flatten, normal(2, 2, 3)),
     "Reshape": (lambda: nn.Reshape(2, 3), normal(2, 6)),
-    "Generator": (lambda: nn.Sequential(nn.Linear(3, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Reshape(2, 2, 2),
-                                        nn.ConvTranspose2d(2, 1, 4, 2, 1), nn.Tanh()), normal(3, 3)),
+    "Generator": (lambda: nn.Sequential(nn.Linear(3, 8), nn.BatchNorm1d(8), nn.ReLU(),
+                                        nn.Reshape(2, 2, 2), nn.ConvTranspose2d(2, 1, 4, 2, 1),
+                                        nn.Tanh()), normal(3, 3)),
     "Critic": (lambda: nn.Sequential(nn.Conv2d(1, 2, 3, 2, 1), nn.BatchNorm2d(2), nn.LeakyReLU(0.2),
-                                     nn.Dropout(0.3), nn.Flatten(), nn.Linear(8, 1), nn.Sigmoid()), normal(3, 1, 4, 4)),
+                                     nn.Dropout(0.3), nn.Flatten(), nn.Linear(8, 1), nn.Sigmoid()),
+               normal(3, 1, 4, 4)),
 }
 
 
@@ -299,22 +310,25 @@ def test_layer_matches_numpy(device, name):
 # -- optimizer steps, second derivatives, moving and saving --
 
 def model():
-    return nn.Sequential(nn.Conv2d(1, 2, 3, 2, 1), nn.BatchNorm2d(2), nn.LeakyReLU(0.2), nn.Flatten(),
-                         nn.Linear(8, 1))
+    return nn.Sequential(nn.Conv2d(1, 2, 3, 2, 1), nn.BatchNorm2d(2), nn.LeakyReLU(0.2),
+                         nn.Flatten(), nn.Linear(8, 1))
 
 
 def train(backend, make_optimizer, state, steps=3):
-    """A few WGAN-GP-flavoured steps: a loss plus the gradient norm of the critic, as in training."""
+    """A few WGAN-GP-flavoured steps: a loss plus the gradient norm of the critic, as in
+    training."""
     target = B.use_backend(backend)
     critic = model()
     critic.load_state_dict(state)
     opt = make_optimizer(critic.parameters())
     rng = numpy.random.default_rng(0)
     for _ in range(steps):
-        x = Tensor(target.asarray(rng.standard_normal((4, 1, 4, 4)).astype(numpy.float32)), requires_grad=True)
+        x = Tensor(target.asarray(rng.standard_normal((4, 1, 4, 4)).astype(numpy.float32)),
+                   requires_grad=True)
         scores = critic(x)
         (gx,) = grad(scores.sum(), x, create_graph=True)
-        loss = F.binary_cross_entropy_with_logits(scores, numpy.ones((4, 1))) + ((gx * gx).sum() - 1.0) ** 2
+        loss = (F.binary_cross_entropy_with_logits(scores, numpy.ones((4, 1)))
+                + ((gx * gx).sum() - 1.0) ** 2)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -351,7 +365,8 @@ def test_optimizer_steps_match_numpy(device, name):
     resumed = OPTIMIZERS[name](critic.parameters())
     resumed.load_state_dict(saved)
     for state_ in resumed.state:
-        assert all(isinstance(v, B.get_backend(device).array_type) for v in state_.values() if hasattr(v, "shape"))
+        assert all(isinstance(v, B.get_backend(device).array_type)
+                   for v in state_.values() if hasattr(v, "shape"))
 
 
 def test_module_moves_and_saves(device):

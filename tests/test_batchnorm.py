@@ -88,12 +88,14 @@ def test_eval_uses_running_statistics(spatial, data):
     layer = nn.BatchNorm2d(C) if spatial else nn.BatchNorm1d(C)
     layer.weight.data[...] = data.draw(arrays((C,)))
     layer.bias.data[...] = data.draw(arrays((C,)))
-    layer(Tensor(data.draw(arrays(shape)).astype(numpy.float32)))  # one training step moves the stats
+    # one training step moves the stats
+    layer(Tensor(data.draw(arrays(shape)).astype(numpy.float32)))
     rm, rv = layer.running_mean.numpy().copy(), layer.running_var.numpy().copy()
     layer.eval()
     x = data.draw(arrays(shape)).astype(numpy.float32)
     y = layer(Tensor(x))
-    expected = batch_norm_reference(x.astype(numpy.float64), rm, rv, layer.weight.numpy(), layer.bias.numpy())
+    expected = batch_norm_reference(x.astype(numpy.float64), rm, rv, layer.weight.numpy(),
+                                    layer.bias.numpy())
     numpy.testing.assert_allclose(y.numpy(), expected, rtol=1e-4, atol=1e-5)
     numpy.testing.assert_array_equal(layer.running_mean.numpy(), rm)  # evaluation leaves them alone
     numpy.testing.assert_array_equal(layer.running_var.numpy(), rv)
@@ -125,7 +127,8 @@ def test_gradcheck_eval(spatial, data):
     C = shape[1]
     running_mean, running_var = data.draw(arrays((C,))), data.draw(arrays((C,), floats(0.2, 2.0)))
     gamma, beta = data.draw(arrays((C,))), data.draw(arrays((C,)))
-    assert gradcheck(lambda x, g, b: F.batch_norm(view(x), running_mean, running_var, g, b, training=False),
+    assert gradcheck(lambda x, g, b: F.batch_norm(view(x), running_mean, running_var, g, b,
+                                                  training=False),
                      [Tensor(base), Tensor(gamma), Tensor(beta)])
 
 
@@ -152,4 +155,5 @@ def test_layer_gradcheck(layer_type, spatial, training, data):
     layer.train(training)
     assert gradcheck(layer, [Tensor(view(base))])
     assert gradgradcheck(layer, [Tensor(view(base))])
-    assert layer.weight.dtype == layer.running_mean.dtype == numpy.float32  # gradcheck restored float32
+    # gradcheck restored float32
+    assert layer.weight.dtype == layer.running_mean.dtype == numpy.float32

@@ -42,12 +42,14 @@ def conv2d_reference(x, w, b, stride, padding):
 
 
 def conv_transpose2d_reference(x, w, b, stride, padding, output_padding):
-    """Each input pixel x[n, c, i, j] stamps w[c, o] · x[n, c, i, j] at (i·s, j·s); then crop the padding."""
+    """Each input pixel x[n, c, i, j] stamps w[c, o] · x[n, c, i, j] at (i·s, j·s); then crop the
+    padding."""
     N, C, H, W = x.shape
     _, O, kh, kw = w.shape
     OH = (H - 1) * stride - 2 * padding + kh + output_padding
     OW = (W - 1) * stride - 2 * padding + kw + output_padding
-    full = numpy.zeros((N, O, max((H - 1) * stride + kh, padding + OH), max((W - 1) * stride + kw, padding + OW)))
+    full = numpy.zeros((N, O, max((H - 1) * stride + kh, padding + OH),
+                        max((W - 1) * stride + kw, padding + OW)))
     for n in range(N):
         for c in range(C):
             for i in range(H):
@@ -55,7 +57,8 @@ def conv_transpose2d_reference(x, w, b, stride, padding, output_padding):
                     for o in range(O):
                         for u in range(kh):
                             for v in range(kw):
-                                full[n, o, i * stride + u, j * stride + v] += x[n, c, i, j] * w[c, o, u, v]
+                                full[n, o, i * stride + u, j * stride + v] += (x[n, c, i, j]
+                                                                               * w[c, o, u, v])
     y = full[:, :, padding:padding + OH, padding:padding + OW]
     return y if b is None else y + b.reshape(1, -1, 1, 1)
 
@@ -73,7 +76,8 @@ def conv2d_weight_reference(x, gy, k, stride, padding):
                     for n in range(N):
                         for i in range(OH):
                             for j in range(OW):
-                                gw[o, c, u, v] += gy[n, o, i, j] * xp[n, c, i * stride + u, j * stride + v]
+                                gw[o, c, u, v] += (gy[n, o, i, j]
+                                                   * xp[n, c, i * stride + u, j * stride + v])
     return gw
 
 
@@ -83,7 +87,8 @@ def test_conv2d_matches_loops(data, bias):
     view, base = data.draw(viewed_array((g.N, g.C_in, g.H, g.W)))
     w = data.draw(arrays((g.C_out, g.C_in, g.k, g.k)))
     b = data.draw(arrays((g.C_out,))) if bias else None
-    got = F.conv2d(view(Tensor(base)), Tensor(w), None if b is None else Tensor(b), g.stride, g.padding)
+    got = F.conv2d(view(Tensor(base)), Tensor(w), None if b is None else Tensor(b), g.stride,
+                   g.padding)
     expected = conv2d_reference(view(base), w, b, g.stride, g.padding)
     assert got.shape == expected.shape == (g.N, g.C_out) + g.conv_out
     numpy.testing.assert_allclose(got.numpy(), expected, rtol=1e-10, atol=1e-12)
@@ -108,24 +113,28 @@ def test_conv2d_weight_matches_loops(data):
     x = data.draw(arrays((g.N, g.C_in, g.H, g.W)))
     gy = data.draw(arrays((g.N, g.C_out) + g.conv_out))
     got = F.conv2d_weight(Tensor(x), Tensor(gy), (g.k, g.k), g.stride, g.padding)
-    numpy.testing.assert_allclose(got.numpy(), conv2d_weight_reference(x, gy, g.k, g.stride, g.padding),
+    numpy.testing.assert_allclose(got.numpy(),
+                                  conv2d_weight_reference(x, gy, g.k, g.stride, g.padding),
                                   rtol=1e-10, atol=1e-12)
 
 
 @st.composite
 def adjoint_geometries(draw):
-    """A conv2d whose input size conv_transpose2d can give back with one output_padding for H and W."""
+    """A conv2d whose input size conv_transpose2d can give back with one output_padding for
+    H and W."""
     g = draw(conv_geometries())
     # W = H + stride·d leaves (W + 2p − k) mod stride equal to H's, so one output_padding fits both.
     lo = max(1, g.k - 2 * g.padding)
     H = max(g.H, lo)
     W = H + g.stride * draw(st.integers(0, 1))
-    return type(g)(N=g.N, C_in=g.C_in, C_out=g.C_out, H=H, W=W, k=g.k, stride=g.stride, padding=g.padding)
+    return type(g)(N=g.N, C_in=g.C_in, C_out=g.C_out, H=H, W=W, k=g.k, stride=g.stride,
+                   padding=g.padding)
 
 
 @given(data=st.data())
 def test_conv_transpose2d_is_the_adjoint_of_conv2d(data):
-    """<conv2d(x, W), y> = <x, conv_transpose2d(y, W)> for every x and y: the transpose in its name."""
+    """<conv2d(x, W), y> = <x, conv_transpose2d(y, W)> for every x and y: the transpose in
+    its name."""
     g = data.draw(adjoint_geometries())
     OH, OW = g.conv_out
     output_padding = g.H + 2 * g.padding - g.k - (OH - 1) * g.stride
@@ -134,7 +143,8 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(data):
     w = data.draw(arrays((g.C_out, g.C_in, g.k, g.k)))
     y = data.draw(arrays((g.N, g.C_out, OH, OW)))
     forward = F.conv2d(Tensor(x), Tensor(w), None, g.stride, g.padding).numpy()
-    back = F.conv_transpose2d(Tensor(y), Tensor(w), None, g.stride, g.padding, output_padding).numpy()
+    back = F.conv_transpose2d(Tensor(y), Tensor(w), None, g.stride, g.padding,
+                              output_padding).numpy()
     assert back.shape == x.shape
     numpy.testing.assert_allclose((forward * y).sum(), (x * back).sum(), rtol=1e-9, atol=1e-9)
 
@@ -177,15 +187,16 @@ def test_every_stride_padding_and_output_padding():
         x = rng.standard_normal((2, 2, 5, 4))
         w = rng.standard_normal((3, 2, k, k))
         got = F.conv2d(Tensor(x), Tensor(w), None, s, p).numpy()
-        numpy.testing.assert_allclose(got, conv2d_reference(x, w, None, s, p), rtol=1e-10, atol=1e-12,
-                                      err_msg=f"conv2d k={k} stride={s} padding={p}")
+        numpy.testing.assert_allclose(got, conv2d_reference(x, w, None, s, p), rtol=1e-10,
+                                      atol=1e-12, err_msg=f"conv2d k={k} stride={s} padding={p}")
         for output_padding in range(s):
             y = rng.standard_normal((1, 2, 3, 2))
             wt = rng.standard_normal((2, 3, k, k))
             if (2 - 1) * s - 2 * p + k + output_padding <= 0:
                 continue
             got = F.conv_transpose2d(Tensor(y), Tensor(wt), None, s, p, output_padding).numpy()
-            numpy.testing.assert_allclose(got, conv_transpose2d_reference(y, wt, None, s, p, output_padding),
+            numpy.testing.assert_allclose(got, conv_transpose2d_reference(y, wt, None, s, p,
+                                                                          output_padding),
                                           rtol=1e-10, atol=1e-12,
                                           err_msg=f"conv_transpose2d k={k} stride={s} padding={p} "
                                                   f"output_padding={output_padding}")

@@ -54,7 +54,8 @@ def test_a_small_call_and_a_nested_call_stay_whole():
     assert calls == [(0, 10)]
 
     inner = []
-    threads.parallel_range(lambda start, stop: threads.parallel_range(lambda i, j: inner.append((i, j)), 8), 4)
+    threads.parallel_range(
+        lambda start, stop: threads.parallel_range(lambda i, j: inner.append((i, j)), 8), 4)
     assert sorted(inner) == [(0, 8)] * 4  # each of the 4 parts ran its inner call whole
 
 
@@ -183,7 +184,8 @@ def test_element_wise_ops_cut_into_pieces_give_the_same_numbers():
                                     ((12544, 100), (100, 128)), ((6272, 1), (1, 128))])
 def test_matrix_products_cut_into_parts_give_the_same_numbers(shapes):
     a, b = _data(*shapes[0]), _data(*shapes[1], seed=2)
-    _assert_same_for_any_thread_count(lambda: [B.matmul(a, b), B.matmul(a, numpy.asfortranarray(b))])
+    _assert_same_for_any_thread_count(lambda: [B.matmul(a, b),
+                                               B.matmul(a, numpy.asfortranarray(b))])
 
 
 def test_a_dcgan_training_step_gives_the_same_weights_on_any_number_of_threads():

@@ -1,4 +1,5 @@
-"""Each fast kernel of the NumPy backend (backend/cpu.py) equals its plain formula (backend/plain.py).
+"""Each fast kernel of the NumPy backend (backend/cpu.py) equals its plain formula
+(backend/plain.py).
 
 ``Backend.kernel(numpy_backend, ...)`` runs the formula itself on NumPy arrays; the NumPy backend's
 own method is the fast path the ops take on a CPU. Shapes are drawn small (every branch of the
@@ -35,7 +36,8 @@ def data(*shape, seed=0, offset=0.0):
 
 def batch_last(*shape, seed=0):
     """An (N, C, H, W) view of (C, H, W, N) memory, the layout conv feature maps have."""
-    return numpy.ascontiguousarray(data(*shape, seed=seed).transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    return (numpy.ascontiguousarray(data(*shape, seed=seed).transpose(1, 2, 3, 0))
+            .transpose(3, 0, 1, 2))
 
 
 def assert_same(fast, plain, **tolerance):
@@ -86,7 +88,8 @@ def test_dropout_mask(make, p):
     mask = FAST.dropout_mask(like, p)
     FAST.seed(5)
     assert_same(mask, Backend.dropout_mask(FAST, like, p), rtol=0, atol=0)
-    assert mask.strides == like.strides and set(numpy.unique(mask)) == {0, numpy.float32(1 / (1 - p))}
+    assert (mask.strides == like.strides
+            and set(numpy.unique(mask)) == {0, numpy.float32(1 / (1 - p))})
 
 
 @given(conv_geometries(max_side=7, max_channels=3))
@@ -100,7 +103,8 @@ def test_im2col_and_col2im_small(g):
                 Backend.col2im(FAST, taps, g.stride, g.padding, (g.H, g.W)))
 
 
-@pytest.mark.parametrize("make", [lambda: data(128, 64, 14, 14), lambda: batch_last(128, 64, 14, 14)])
+@pytest.mark.parametrize("make", [lambda: data(128, 64, 14, 14),
+                                  lambda: batch_last(128, 64, 14, 14)])
 def test_im2col_and_col2im_at_dcgan_sizes(make):
     x = make()
     assert_same(FAST.im2col(x, 5, 5, 2, 2), Backend.im2col(FAST, x, 5, 5, 2, 2), rtol=0, atol=0)
@@ -109,8 +113,10 @@ def test_im2col_and_col2im_at_dcgan_sizes(make):
 
 
 @pytest.mark.parametrize("offset", [0.0, 50.0])
-@pytest.mark.parametrize("make", [lambda o: data(64, 64, 14, 14, offset=o), lambda o: data(128, 12544, offset=o),
-                                  lambda o: data(5, 3, offset=o), lambda o: data(4, 3, 2, 2, offset=o)])
+@pytest.mark.parametrize("make", [lambda o: data(64, 64, 14, 14, offset=o),
+                                  lambda o: data(128, 12544, offset=o),
+                                  lambda o: data(5, 3, offset=o),
+                                  lambda o: data(4, 3, 2, 2, offset=o)])
 def test_batch_norm_and_its_gradient(make, offset):
     x = make(offset)
     C = x.shape[1]

@@ -9,13 +9,15 @@ from scratchgan import backend as B
 from scratchgan import functional as F
 from scratchgan import gradcheck, gradgradcheck, nn
 from scratchgan.tensor import Tensor, grad
-from strategies import arrays, away_from, conv_geometries, conv_transpose_geometries, floats, shapes, viewed_array
+from strategies import (arrays, away_from, conv_geometries, conv_transpose_geometries, floats,
+                        shapes, viewed_array)
 
 seeds = st.integers(0, 2 ** 16)
 
 
 class Reseeded(nn.Module):
-    """Runs ``inner`` from the same random state on every call: one dropout mask for all evaluations."""
+    """Runs ``inner`` from the same random state on every call: one dropout mask for all
+    evaluations."""
 
     def __init__(self, inner):
         super().__init__()
@@ -27,7 +29,8 @@ class Reseeded(nn.Module):
 
 
 def assume_away_from_kinks(model, x, margin=1e-3):
-    """Reject draws where a (leaky) ReLU sees an input within ``margin`` of 0, where it has no derivative."""
+    """Reject draws where a (leaky) ReLU sees an input within ``margin`` of 0, where it has no
+    derivative."""
     h = Tensor(x)
     for layer in (model if isinstance(model, nn.Sequential) else [model]):
         if isinstance(layer, (nn.LeakyReLU, nn.ReLU)):
@@ -60,7 +63,8 @@ def test_conv2d(data, seed, bias):
 def test_conv_transpose2d(data, seed, bias):
     B.seed(seed)
     g = data.draw(conv_transpose_geometries(max_side=3))
-    layer = nn.ConvTranspose2d(g.C_in, g.C_out, g.k, g.stride, g.padding, g.output_padding, bias=bias)
+    layer = nn.ConvTranspose2d(g.C_in, g.C_out, g.k, g.stride, g.padding, g.output_padding,
+                               bias=bias)
     view, x = data.draw(viewed_array((g.N, g.C_in, g.H, g.W)))
     assert gradcheck(layer, [Tensor(view(x))])
     assert gradgradcheck(layer, [Tensor(view(x))])
@@ -114,7 +118,8 @@ def test_flatten_and_reshape(data):
 @given(data=st.data(), seed=seeds)
 def test_sequential_dense(data, seed):
     B.seed(seed)
-    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.LeakyReLU(0.2), nn.Linear(4, 2), nn.Tanh())
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.LeakyReLU(0.2), nn.Linear(4, 2),
+                          nn.Tanh())
     x = data.draw(arrays((data.draw(st.integers(2, 4)), 3)))
     assume(x.std(0).min() > 0.1)
     assume_away_from_kinks(model, x)
@@ -123,13 +128,16 @@ def test_sequential_dense(data, seed):
 
 @given(data=st.data(), seed=seeds)
 def test_sequential_conv(data, seed):
-    """A DCGAN-shaped pair: dense -> Reshape -> ConvTranspose2d, and Conv2d -> BatchNorm2d -> Flatten."""
+    """A DCGAN-shaped pair: dense -> Reshape -> ConvTranspose2d, and Conv2d -> BatchNorm2d ->
+    Flatten."""
     B.seed(seed)
-    generator = nn.Sequential(nn.Linear(2, 8), nn.Reshape(2, 2, 2), nn.ConvTranspose2d(2, 1, 3, 2, 1, 1), nn.Tanh())
+    generator = nn.Sequential(nn.Linear(2, 8), nn.Reshape(2, 2, 2),
+                              nn.ConvTranspose2d(2, 1, 3, 2, 1, 1), nn.Tanh())
     z = data.draw(arrays((data.draw(st.integers(1, 2)), 2)))
     assert generator(Tensor(z)).shape == (z.shape[0], 1, 4, 4)
     assert gradcheck(generator, [Tensor(z)])
-    critic = nn.Sequential(nn.Conv2d(1, 2, 3, 2, 1), nn.BatchNorm2d(2), nn.Sigmoid(), nn.Flatten(), nn.Linear(8, 1))
+    critic = nn.Sequential(nn.Conv2d(1, 2, 3, 2, 1), nn.BatchNorm2d(2), nn.Sigmoid(), nn.Flatten(),
+                           nn.Linear(8, 1))
     x = data.draw(arrays((2, 1, 4, 4)))
     assume(x.std() > 0.1)
     assert gradcheck(critic, [Tensor(x)])
@@ -150,10 +158,12 @@ class GradientPenalty(nn.Module):
         return ((norms - 1.0) ** 2).mean()
 
 
-@pytest.mark.parametrize("activation", [lambda: nn.LeakyReLU(0.2), nn.Tanh], ids=["LeakyReLU", "Tanh"])
+@pytest.mark.parametrize("activation", [lambda: nn.LeakyReLU(0.2), nn.Tanh],
+                         ids=["LeakyReLU", "Tanh"])
 @given(data=st.data(), seed=seeds)
 def test_gradient_penalty(activation, data, seed):
-    """The gradient of the penalty with respect to x̂ and every critic weight, as WGAN-GP trains it."""
+    """The gradient of the penalty with respect to x̂ and every critic weight, as WGAN-GP
+    trains it."""
     B.seed(seed)
     critic = nn.Sequential(nn.Conv2d(1, 2, 3, 2, 1), activation(), nn.Flatten(), nn.Linear(8, 1))
     x_hat = data.draw(arrays((data.draw(st.integers(1, 2)), 1, 4, 4)))
@@ -173,7 +183,8 @@ def test_gradient_penalty(activation, data, seed):
 # -- the Module interface --
 
 def small_model():
-    return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.LeakyReLU(0.2), nn.Dropout(0.5), nn.Linear(4, 1))
+    return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.LeakyReLU(0.2), nn.Dropout(0.5),
+                         nn.Linear(4, 1))
 
 
 def test_named_parameters_order_and_names():
@@ -193,13 +204,15 @@ def test_named_parameters_order_and_names():
         def forward(self, x):
             return self.head(self.body(x))
 
-    assert [n for n, _ in Net().named_parameters()] == ["body.0.weight", "body.0.bias", "head.weight"]
+    assert [n for n, _ in Net().named_parameters()] == ["body.0.weight", "body.0.bias",
+                                                        "head.weight"]
 
 
 def test_state_dict_round_trip():
     B.seed(1)
     model = small_model()
-    model(Tensor(numpy.random.default_rng(0).standard_normal((5, 3)).astype(numpy.float32)))  # move the stats
+    # move the stats
+    model(Tensor(numpy.random.default_rng(0).standard_normal((5, 3)).astype(numpy.float32)))
     state = model.state_dict()
     assert set(state) == {"0.weight", "0.bias", "1.weight", "1.bias", "4.weight", "4.bias",
                           "1.running_mean", "1.running_var", "1.num_batches_tracked"}

@@ -42,7 +42,8 @@ UNARY = {
     "log_sigmoid": (F.log_sigmoid, floats(-4, 4)),
     "relu": (F.relu, away_from([0.0])),
     "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), away_from([0.0])),
-    "leaky_relu_steep": (lambda x: F.leaky_relu(x, 1.5), away_from([0.0])),  # slope > 1: the where() path
+    # slope > 1: the where() path
+    "leaky_relu_steep": (lambda x: F.leaky_relu(x, 1.5), away_from([0.0])),
     "clamp": (lambda x: F.clamp(x, -0.5, 0.5), away_from([-0.5, 0.5])),
     "clamp_min": (lambda x: F.clamp(x, min=0.3), away_from([0.3])),
     "clamp_max": (lambda x: F.clamp(x, max=-0.3), away_from([-0.3])),
@@ -139,7 +140,8 @@ def test_reductions_match_numpy(data):
     shape = data.draw(shapes())
     axis = data.draw(axes(len(shape)))
     x = data.draw(arrays(shape))
-    numpy.testing.assert_allclose(F.mean(Tensor(x), axis, True).numpy(), x.mean(axis, keepdims=True))
+    numpy.testing.assert_allclose(F.mean(Tensor(x), axis, True).numpy(),
+                                  x.mean(axis, keepdims=True))
     numpy.testing.assert_allclose(F.sum(Tensor(x), axis).numpy(), x.sum(axis))
 
 
@@ -273,7 +275,8 @@ def test_conv2d_weight(data):
     g = data.draw(conv_geometries())
     view, x = data.draw(viewed_array((g.N, g.C_in, g.H, g.W)))
     gy_view, gy = data.draw(viewed_array((g.N, g.C_out) + g.conv_out))
-    assert gradcheck(lambda x_, gy_: F.conv2d_weight(view(x_), gy_view(gy_), (g.k, g.k), g.stride, g.padding),
+    assert gradcheck(lambda x_, gy_: F.conv2d_weight(view(x_), gy_view(gy_), (g.k, g.k),
+                                                     g.stride, g.padding),
                      tensors(x, gy))
 
 
@@ -284,7 +287,8 @@ def test_conv2d_weight_is_the_weight_gradient(data):
     w = Tensor(data.draw(arrays((g.C_out, g.C_in, g.k, g.k))), requires_grad=True)
     gy = data.draw(arrays((g.N, g.C_out) + g.conv_out))
     F.conv2d(x, w, stride=g.stride, padding=g.padding).backward(gy)
-    numpy.testing.assert_allclose(F.conv2d_weight(x, Tensor(gy), (g.k, g.k), g.stride, g.padding).numpy(),
+    numpy.testing.assert_allclose(F.conv2d_weight(x, Tensor(gy), (g.k, g.k), g.stride,
+                                                  g.padding).numpy(),
                                   w.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
@@ -339,7 +343,8 @@ def test_cross_entropy(reduction, data):
     view, x = data.draw(viewed_array((n, classes), floats(-3, 3)))
     assert gradcheck(lambda x_: F.cross_entropy(view(x_), labels, reduction), tensors(x))
     logits = view(x)
-    expected = -(logits - numpy.log(numpy.exp(logits).sum(1, keepdims=True)))[numpy.arange(n), labels]
+    expected = -(logits
+                 - numpy.log(numpy.exp(logits).sum(1, keepdims=True)))[numpy.arange(n), labels]
     got = F.cross_entropy(Tensor(logits), labels, "none").numpy()
     numpy.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
 

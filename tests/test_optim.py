@@ -56,8 +56,8 @@ def problems(draw):
     return params, grads
 
 
-@given(problem=problems(), lr=st.sampled_from([0.1, 0.01]), momentum=st.sampled_from([0.0, 0.5, 0.9]),
-       weight_decay=st.sampled_from([0.0, 0.01]))
+@given(problem=problems(), lr=st.sampled_from([0.1, 0.01]),
+       momentum=st.sampled_from([0.0, 0.5, 0.9]), weight_decay=st.sampled_from([0.0, 0.01]))
 def test_sgd_matches_pytorch_rule(problem, lr, momentum, weight_decay):
     initial, grads = problem
     params = [Parameter(p.copy()) for p in initial]
@@ -77,7 +77,8 @@ def test_adam_matches_pytorch_rule(problem, lr, betas, eps, weight_decay):
     adam = optim.Adam(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
     run(adam, params, grads)
     for k, (p, p0) in enumerate(zip(params, initial)):
-        expected, m, v = adam_reference(p0, [step[k] for step in grads], lr, betas, eps, weight_decay)
+        expected, m, v = adam_reference(p0, [step[k] for step in grads], lr, betas, eps,
+                                        weight_decay)
         # One Adam step moves a parameter by at most about lr: compare to a fraction of that.
         numpy.testing.assert_allclose(p.numpy(), expected, rtol=1e-5, atol=lr * 1e-3)
         state = adam.state[k]
@@ -95,7 +96,8 @@ def test_adam_first_step_is_lr_times_sign():
 
 
 def test_parameters_without_grad_are_left_alone():
-    a, b = Parameter(numpy.ones(2, dtype=numpy.float32)), Parameter(numpy.ones(2, dtype=numpy.float32))
+    a, b = (Parameter(numpy.ones(2, dtype=numpy.float32)),
+            Parameter(numpy.ones(2, dtype=numpy.float32)))
     a.grad = Tensor(numpy.ones(2, dtype=numpy.float32))
     for opt in (optim.SGD([a, b], lr=0.1, momentum=0.9), optim.Adam([a, b], lr=0.1)):
         opt.step()
@@ -103,7 +105,8 @@ def test_parameters_without_grad_are_left_alone():
     assert not (a.numpy() == 1.0).any()
 
 
-@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9,
+                                                       weight_decay=0.01),
                                   lambda ps: optim.Adam(ps, lr=0.01, betas=(0.5, 0.999))],
                          ids=["SGD", "Adam"])
 @given(problem=problems())
@@ -114,11 +117,13 @@ def test_state_dict_round_trip_continues_identically(make, problem):
     run(opt, params, grads[:2])
     saved = opt.state_dict()
     saved_params = [p.numpy() for p in params]
-    assert all(isinstance(v, (numpy.ndarray, int, float)) for s in saved["state"].values() for v in s.values())
+    assert all(isinstance(v, (numpy.ndarray, int, float))
+               for s in saved["state"].values() for v in s.values())
 
     run(opt, params, grads[2:])  # the original carries on...
     resumed = [Parameter(p) for p in saved_params]
-    other = type(opt)(resumed, lr=123.0)  # ...and a fresh one, from the saved state and hyper-parameters
+    # ...and a fresh one, from the saved state and hyper-parameters
+    other = type(opt)(resumed, lr=123.0)
     other.load_state_dict(saved)
     assert other.lr == opt.lr
     run(other, resumed, grads[2:])
@@ -151,8 +156,8 @@ def test_load_state_dict_rejects_wrong_shapes():
 def test_training_step_keeps_float32():
     """After Adam steps on conv + batch norm + linear, with a gradient penalty and float64 targets,
     every parameter, gradient, optimizer state and floating buffer is still float32."""
-    model = nn.Sequential(nn.Conv2d(1, 3, 3, stride=2, padding=1), nn.BatchNorm2d(3), nn.LeakyReLU(0.2),
-                          nn.Flatten(), nn.Linear(12, 1))
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, stride=2, padding=1), nn.BatchNorm2d(3),
+                          nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(12, 1))
     adam = optim.Adam(model.parameters(), lr=1e-3, betas=(0.5, 0.999))
     rng = numpy.random.default_rng(0)
     for _ in range(2):
@@ -173,4 +178,5 @@ def test_training_step_keeps_float32():
             if hasattr(value, "dtype"):
                 assert value.dtype == numpy.float32, (i, key)
     for name, b in model.named_buffers():
-        assert b.dtype == (numpy.int64 if name.endswith("num_batches_tracked") else numpy.float32), name
+        assert b.dtype == (numpy.int64 if name.endswith("num_batches_tracked")
+                           else numpy.float32), name

@@ -60,7 +60,8 @@ class NumpyBackend(Backend):
         # which could round differently from the whole product's.
         if n >= m:
             grain = max(64, -(-2 ** 21 // (m * k)))
-            threads.parallel_range(lambda i, j: numpy.matmul(a, b[:, i:j], out=out[:, i:j]), n, grain)
+            threads.parallel_range(lambda i, j: numpy.matmul(a, b[:, i:j], out=out[:, i:j]),
+                                   n, grain)
         else:
             grain = max(64, -(-2 ** 21 // (n * k)))
             threads.parallel_range(lambda i, j: numpy.matmul(a[i:j], b, out=out[i:j]), m, grain)

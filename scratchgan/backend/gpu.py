@@ -49,7 +49,8 @@ def load_cupy():
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as e:  # noqa: BLE001  (a missing or broken CUDA driver raises many kinds)
-        raise BackendError(f"the cupy backend needs an NVIDIA GPU with a working CUDA driver: {e}") from None
+        raise BackendError("the cupy backend needs an NVIDIA GPU with a working CUDA driver: "
+                           f"{e}") from None
     if count == 0:
         raise BackendError("the cupy backend needs an NVIDIA GPU, but CUDA reports no device")
     return CupyBackend(cupy)

@@ -29,7 +29,8 @@ class _Lease:
 
 
 class MemoryPool:
-    """Unused blocks by size; ``empty`` lends one out, or a new one when none of the size is free."""
+    """Unused blocks by size; ``empty`` lends one out, or a new one when none of the size is
+    free."""
 
     def __init__(self, limit=LIMIT):
         self.free, self.limit, self.cached = {}, limit, 0  # free: nbytes -> [uint8 blocks]

@@ -35,7 +35,8 @@ def channel_shape(ndim, channels):
 
 
 def tap_overlap(i, n_in, n_out, stride, padding):
-    """(input slice, output slice) along one axis: the inputs whose kernel tap i lands in the output.
+    """(input slice, output slice) along one axis: the inputs whose kernel tap i lands in the
+    output.
 
     Tap i of input pixel h lands on output pixel h·s + i − p; what falls into the padding is
     never computed.

@@ -37,7 +37,8 @@ def _default_threads():
         value = os.environ.get(var, "").strip()
         if value.isdigit() and int(value) > 0:
             return int(value)
-        if value and var == "SCRATCHGAN_NUM_THREADS":  # OMP's may be a list ("4,2"): not ours to judge
+        # OMP's may be a list ("4,2"): not ours to judge
+        if value and var == "SCRATCHGAN_NUM_THREADS":
             warnings.warn(f"SCRATCHGAN_NUM_THREADS={value!r} is not a positive number; using the "
                           f"default", stacklevel=2)
     if hasattr(os, "sched_getaffinity"):

@@ -37,7 +37,8 @@ def _install_operators():
     T.__neg__, T.__pow__, T.__getitem__ = neg, pow, getitem
     for name in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
         setattr(T, name, compare(name))
-    T.__hash__ = object.__hash__  # tensors are graph nodes: identity, not value, makes them equal keys
+    # tensors are graph nodes: identity, not value, makes them equal keys
+    T.__hash__ = object.__hash__
     T.sum = lambda self, axis=None, keepdims=False: sum(self, axis, keepdims)
     T.mean = lambda self, axis=None, keepdims=False: mean(self, axis, keepdims)
     T.reshape, T.transpose, T.flatten = reshape, transpose, flatten

@@ -146,7 +146,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     if bias is None:
         return Conv2d(stride, padding)(x, weight)
     if tuple(bias.shape) != weight.shape[:1]:
-        raise ValueError(f"conv2d: bias of shape {tuple(bias.shape)} for {weight.shape[0]} output channels")
+        raise ValueError(f"conv2d: bias of shape {tuple(bias.shape)} for {weight.shape[0]} "
+                         "output channels")
     return Conv2d(stride, padding)(x, weight, bias)
 
 
@@ -160,7 +161,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                          f"than stride ({stride})")
     y = ConvTranspose2d(stride, padding, output_padding)(x, weight)
     if y.shape[2] <= 0 or y.shape[3] <= 0:
-        raise ValueError(f"conv_transpose2d: padding {padding} leaves no output for input {x.shape}")
+        raise ValueError(f"conv_transpose2d: padding {padding} leaves no output for input "
+                         f"{x.shape}")
     return y if bias is None else y + bias.reshape(1, -1, 1, 1)
 
 

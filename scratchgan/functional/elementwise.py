@@ -212,7 +212,8 @@ def neg(x):
 
 def pow(x, c):  # noqa: A001  (torch.pow's name)
     if isinstance(c, Tensor):
-        raise TypeError("pow: the exponent must be a number; use exp(c * log(x)) for a tensor exponent")
+        raise TypeError("pow: the exponent must be a number; use exp(c * log(x)) for a tensor "
+                        "exponent")
     return Pow(c)(x)
 
 

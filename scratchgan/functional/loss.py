@@ -42,7 +42,8 @@ class BCEWithLogits(Function):
 
 
 class BCE(Function):
-    # ℓ = −(t·ln p + (1 − t)·ln(1 − p)), logs clamped at −100 as PyTorch;  dp = gy·(p − t)/(p(1 − p))
+    # ℓ = −(t·ln p + (1 − t)·ln(1 − p)), logs clamped at −100 as PyTorch;
+    # dp = gy·(p − t)/(p(1 − p))
     def forward(self, p, t):
         xp = B.xp_of(p)
         log_p = xp.maximum(xp.log(p), -100)
@@ -114,6 +115,7 @@ def cross_entropy(logits, target, reduction="mean"):
     xp = B.xp_of(logits.data)
     labels = xp.asarray(labels)
     if labels.shape != (logits.shape[0],):
-        raise ValueError(f"cross_entropy: expected {logits.shape[0]} integer labels, got shape {labels.shape}")
+        raise ValueError(f"cross_entropy: expected {logits.shape[0]} integer labels, got shape "
+                         f"{labels.shape}")
     one_hot = Tensor._wrap(xp.eye(logits.shape[1], dtype=logits.dtype)[labels])
     return _reduce(-(log_softmax(logits, 1) * one_hot).sum(1), reduction)

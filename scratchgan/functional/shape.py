@@ -38,7 +38,8 @@ class Reshape(Function):
         like = self.layout_of
         if like is None or _memory_order(y) == _memory_order(like):
             return y
-        out = B.xp_of(like).empty_like(like)  # like's layout, so later element-wise ops see one layout
+        # like's layout, so later element-wise ops see one layout
+        out = B.xp_of(like).empty_like(like)
         out[...] = y
         return out
 
@@ -48,7 +49,8 @@ class Reshape(Function):
 
 
 def _memory_order(a):
-    """Axes from outermost to innermost in memory; size-1 axes, whose stride means nothing, left out."""
+    """Axes from outermost to innermost in memory; size-1 axes, whose stride means nothing,
+    left out."""
     return tuple(sorted((i for i in range(a.ndim) if a.shape[i] > 1), key=lambda i: -a.strides[i]))
 
 

@@ -15,7 +15,8 @@ def zeros_(tensor):
 
 
 def dcgan_init(module):
-    """The DCGAN paper's init: conv and dense weights N(0, 0.02); BatchNorm weight N(1, 0.02), bias 0."""
+    """The DCGAN paper's init: conv and dense weights N(0, 0.02); BatchNorm weight N(1, 0.02),
+    bias 0."""
     for m in module.modules():
         if isinstance(m, (Conv2d, ConvTranspose2d, Linear)):
             normal_(m.weight, 0.0, 0.02)

@@ -33,11 +33,13 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
 
 
 class _ConvNd(Module):
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, bias, weight_shape, fan_in):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, bias, weight_shape,
+                 fan_in):
         super().__init__()
         if isinstance(kernel_size, tuple):
             if kernel_size[0] != kernel_size[1]:
@@ -55,7 +57,8 @@ class _ConvNd(Module):
                              f"got {tuple(x.shape)}")
 
     def extra_repr(self):
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
         s += f", padding={self.padding}" if self.padding else ""
         s += f", output_padding={self.output_padding}" if getattr(self, "output_padding", 0) else ""
         return s + ("" if self.bias is not None else ", bias=False")
@@ -79,17 +82,20 @@ class Conv2d(_ConvNd):
 class ConvTranspose2d(_ConvNd):
     """Transposed convolution (the gradient of Conv2d); weight (in_channels, out_channels, k, k)."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, bias=True):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, bias=True):
         # PyTorch takes fan_in from dimension 1 of the weight, which here is out_channels.
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, bias,
                          (in_channels, out_channels), fan_in=out_channels)
         if output_padding >= stride:
-            raise ValueError(f"ConvTranspose2d: output_padding ({output_padding}) must be smaller than stride ({stride})")
+            raise ValueError(f"ConvTranspose2d: output_padding ({output_padding}) must be smaller "
+                             f"than stride ({stride})")
         self.output_padding = output_padding
 
     def forward(self, x):
         self._check_input(x)
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding)
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self.output_padding)
 
 
 class _BatchNorm(Module):
@@ -122,7 +128,8 @@ class _BatchNorm(Module):
         return y
 
     def extra_repr(self):
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -199,12 +206,14 @@ class Reshape(Module):
 
     def __init__(self, *shape):
         super().__init__()
-        self.shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        self.shape = (tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list))
+                      else shape)
 
     def forward(self, x):
         per_sample = math.prod(x.shape[1:])
         if per_sample != math.prod(self.shape):
-            raise ShapeError(f"{self!r}: cannot reshape input {tuple(x.shape)} to (N, {', '.join(map(str, self.shape))})")
+            raise ShapeError(f"{self!r}: cannot reshape input {tuple(x.shape)} to "
+                             f"(N, {', '.join(map(str, self.shape))})")
         return F.reshape(x, (x.shape[0],) + self.shape)
 
     def extra_repr(self):

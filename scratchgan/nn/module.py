@@ -116,7 +116,8 @@ class Module:
             value = value.data if isinstance(value, Tensor) else value
             if tuple(value.shape) != tuple(target.shape):
                 raise ValueError(f"{type(self).__name__}.load_state_dict: {name} has shape "
-                                 f"{tuple(value.shape)} in the state but {tuple(target.shape)} in the model")
+                                 f"{tuple(value.shape)} in the state but {tuple(target.shape)} "
+                                 "in the model")
             host = B.to_numpy(value).astype(target.data.dtype, copy=False)
             target.data[...] = B.backend_of(target.data).asarray(host)
         return self
@@ -132,7 +133,8 @@ class Module:
     def to(self, backend):
         """Move every parameter and buffer to a backend ("numpy" or "cupy"), in place."""
         target = B.get_backend(backend)
-        return self._apply(lambda a: target.asarray(B.to_numpy(a)) if B.backend_of(a) is not target else a)
+        return self._apply(lambda a: target.asarray(B.to_numpy(a)) if B.backend_of(a) is not target
+                           else a)
 
     def double(self):
         """float64 parameters, for gradient checks."""
