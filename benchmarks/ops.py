@@ -25,7 +25,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--repeats", type=int, default=10)
-    p.add_argument("--cpu", action="store_true", help="report CPU time (all threads) instead of wall time")
+    p.add_argument("--cpu", action="store_true",
+                   help="report CPU time (all threads) instead of wall time")
     p.add_argument("--only", default="", help="run the cases whose name contains this")
     p.add_argument("--no-torch", action="store_true")
     return p.parse_args(argv)
@@ -63,7 +64,8 @@ def cases(N):
          [(S(N, 100), False, False), (S(12544, 100), True, False)], {}),
         ("matmul D dense 6272->1", "linear",
          [(S(N, 6272), True, True), (S(1, 6272), True, False), (S(1,), True, False)], {}),
-        ("leaky_relu (N, 64, 14, 14)", "leaky_relu", [(S(N, 64, 14, 14), True, True)], dict(negative_slope=0.3)),
+        ("leaky_relu (N, 64, 14, 14)", "leaky_relu", [(S(N, 64, 14, 14), True, True)],
+         dict(negative_slope=0.3)),
         ("tanh (N, 1, 28, 28)", "tanh", [(S(N, 1, 28, 28), True, True)], {}),
         ("dropout (N, 64, 14, 14)", "dropout", [(S(N, 64, 14, 14), True, True)], dict(p=0.3)),
         ("bce_with_logits (N, 1)", "binary_cross_entropy_with_logits",
@@ -134,18 +136,21 @@ def run_case(name, op, specs, kwargs, args, use_torch, clock):
         sides["torch"] = torch_case(op, specs, arrays, kwargs)
     y = sides["sg"][0]()
     gy = rng.standard_normal(y.shape, dtype=numpy.float32)
-    if y.ndim == 4 or (y.ndim == 2 and y.shape[1] > 1):  # gradients flow back in the output's layout
+    # gradients flow back in the output's layout
+    if y.ndim == 4 or (y.ndim == 2 and y.shape[1] > 1):
         gy = engine_layout(gy)
     times = {k: ([], []) for k in sides}
     for i in range(args.repeats + 1):  # the first is warm-up
         for k in sides if i % 2 == 0 else reversed(list(sides)):
             grad = gy if k == "sg" else numpy.ascontiguousarray(gy)
-            time_case(*sides[k], grad, clock)  # untimed: lets the other library's idle threads stop spinning
+            # untimed: lets the other library's idle threads stop spinning
+            time_case(*sides[k], grad, clock)
             fwd, bwd = time_case(*sides[k], grad, clock)
             if i:
                 times[k][0].append(fwd)
                 times[k][1].append(bwd)
-    return {k: (1e3 * statistics.median(f), 1e3 * statistics.median(b)) for k, (f, b) in times.items()}
+    return {k: (1e3 * statistics.median(f), 1e3 * statistics.median(b))
+            for k, (f, b) in times.items()}
 
 
 def adam_case(args, use_torch, clock):
@@ -184,7 +189,8 @@ def main(argv=None):
         os.environ[var] = str(args.threads)  # before numpy loads BLAS
     sys.path.insert(0, os.path.dirname(HERE))
     from scratchgan import backend as B
-    B.set_num_threads(args.threads, by="scratchgan")  # the DCGAN's choice (scratchgan/backend/threads.py)
+    # the DCGAN's choice (scratchgan/backend/threads.py)
+    B.set_num_threads(args.threads, by="scratchgan")
     use_torch = not args.no_torch
     if use_torch:
         try:
@@ -213,7 +219,8 @@ def main(argv=None):
         totals[0] += sg[0] + sg[1]
         print(line, flush=True)
     if use_torch:
-        print(f"{'total (each case once)':38}{totals[0]:18.1f}{totals[1]:18.1f}{totals[0] / totals[1]:8.2f}")
+        print(f"{'total (each case once)':38}{totals[0]:18.1f}{totals[1]:18.1f}"
+              f"{totals[0] / totals[1]:8.2f}")
 
 
 if __name__ == "__main__":

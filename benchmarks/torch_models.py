@@ -32,7 +32,8 @@ def _leaf(m):
     elif isinstance(m, snn.BatchNorm2d):
         t = tnn.BatchNorm2d(m.num_features, m.eps, m.momentum, affine=m.affine)
     elif isinstance(m, (snn.BatchNorm1d, snn.BatchNorm)):
-        # scratchgan's BatchNorm takes (N, C) or (N, C, H, W); either way statistics are per channel.
+        # scratchgan's BatchNorm takes (N, C) or (N, C, H, W); either way statistics are
+        # per channel.
         t = _AnyBatchNorm(m.num_features, m.eps, m.momentum, affine=m.affine)
     elif isinstance(m, snn.LeakyReLU):
         return tnn.LeakyReLU(m.negative_slope)
@@ -87,7 +88,8 @@ class TorchGANStep:
 
     def train_step(self, real):
         G, D = self.G, self.D
-        z = torch.randn(real.shape[0], self.latent_dim, device=self.device, generator=self.generator)
+        z = torch.randn(real.shape[0], self.latent_dim, device=self.device,
+                        generator=self.generator)
         fake = G(z)
 
         d_real, d_fake = D(real), D(fake.detach())
@@ -106,6 +108,7 @@ class TorchGANStep:
         D.requires_grad_(True)
         self.opt_g.step()
         with torch.no_grad():  # the statistics scratchgan's trainer returns, in one transfer
-            stats = torch.stack([loss_d, loss_g, torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean()])
+            stats = torch.stack([loss_d, loss_g, torch.sigmoid(d_real).mean(),
+                                 torch.sigmoid(d_fake).mean()])
         d_loss, g_loss, d_real, d_fake = stats.tolist()
         return dict(d_loss=d_loss, g_loss=g_loss, d_real=d_real, d_fake=d_fake)

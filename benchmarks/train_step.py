@@ -29,8 +29,10 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", choices=("mlp", "dcgan"), default="dcgan")
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
-    p.add_argument("--batch-size", type=int, default=None, help="default: 64 for mlp, 128 for dcgan")
-    p.add_argument("--steps", type=int, default=None, help="timed steps of each (default: 30 dcgan, 200 mlp)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="default: 64 for mlp, 128 for dcgan")
+    p.add_argument("--steps", type=int, default=None,
+                   help="timed steps of each (default: 30 dcgan, 200 mlp)")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--block", type=int, default=3,
                    help="steps of one library in a row; the first of each block is not timed")
@@ -38,7 +40,8 @@ def parse_args(argv=None):
     p.add_argument("--json", metavar="FILE", help="also write the results here")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.add_argument("--no-torch", action="store_true", help="time scratchgan alone")
-    p.add_argument("--peak-of", choices=("scratchgan", "torch"), help=argparse.SUPPRESS)  # the subprocess
+    p.add_argument("--peak-of", choices=("scratchgan", "torch"),
+                   help=argparse.SUPPRESS)  # the subprocess
     args = p.parse_args(argv)
     args.batch_size = args.batch_size or DEFAULT_BATCH[args.model]
     args.steps = args.steps or (30 if args.model == "dcgan" else 200)
@@ -60,12 +63,14 @@ def inline_models(name, latent_dim=LATENT_DIM):
     if name == "mlp":
         G = nn.Sequential(nn.Linear(latent_dim, 256), lrelu(), nn.Linear(256, 512), lrelu(),
                           nn.Linear(512, 1024), lrelu(), nn.Linear(1024, 784), nn.Tanh())
-        D = nn.Sequential(nn.Linear(784, 512), lrelu(), nn.Linear(512, 256), lrelu(), nn.Linear(256, 1))
+        D = nn.Sequential(nn.Linear(784, 512), lrelu(), nn.Linear(512, 256), lrelu(),
+                          nn.Linear(256, 1))
         return G, D
     G = nn.Sequential(
         nn.Linear(latent_dim, 7 * 7 * 256, bias=False), nn.BatchNorm(7 * 7 * 256), lrelu(),
         nn.Reshape(256, 7, 7),
-        nn.ConvTranspose2d(256, 128, 5, stride=1, padding=2, bias=False), nn.BatchNorm2d(128), lrelu(),
+        nn.ConvTranspose2d(256, 128, 5, stride=1, padding=2, bias=False),
+        nn.BatchNorm2d(128), lrelu(),
         nn.ConvTranspose2d(128, 64, 5, stride=2, padding=2, output_padding=1, bias=False),
         nn.BatchNorm2d(64), lrelu(),
         nn.ConvTranspose2d(64, 1, 5, stride=2, padding=2, output_padding=1, bias=False), nn.Tanh())
@@ -115,7 +120,8 @@ def scratchgan_setup(args):
     from scratchgan import backend as B
     B.use_backend(args.backend)
     if hasattr(B, "set_num_threads"):
-        B.set_num_threads(args.threads)  # who runs them is chosen below (scratchgan/backend/threads.py)
+        # who runs them is chosen below (scratchgan/backend/threads.py)
+        B.set_num_threads(args.threads)
     B.seed(0)
     try:
         from scratchgan.models import build
@@ -128,8 +134,10 @@ def scratchgan_setup(args):
     try:
         from scratchgan.trainer import GANTrainer, thread_policy
     except ImportError:
-        return InlineTrainer(G, D, LATENT_DIM, seed=0, **HYPER), "inline step (benchmarks/train_step.py)", G, D
-    # As scratchgan.run's loop does: seed z's stream, and let the networks pick who runs the threads.
+        return (InlineTrainer(G, D, LATENT_DIM, seed=0, **HYPER),
+                "inline step (benchmarks/train_step.py)", G, D)
+    # As scratchgan.run's loop does: seed z's stream, and let the networks pick who runs the
+    # threads.
     B.seed(0)
     if args.backend == "numpy":
         B.set_num_threads(B.get_num_threads(), by=thread_policy(G, D))
@@ -293,7 +301,8 @@ def measure_peak(args):
 
 
 def peak_in_subprocess(which, args):
-    cmd = [sys.executable, os.path.abspath(__file__), "--model", args.model, "--backend", args.backend,
+    cmd = [sys.executable, os.path.abspath(__file__), "--model", args.model,
+           "--backend", args.backend,
            "--batch-size", str(args.batch_size), "--threads", str(args.threads),
            "--warmup", str(args.warmup), "--peak-of", which]
     out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
@@ -332,7 +341,8 @@ def main(argv=None):
 
     times = time_alternating(trainer.train_step, sg_real, torch_step, torch_real, args)
     res = {"model": args.model, "backend": args.backend, "batch_size": args.batch_size,
-           "threads": args.threads, "steps": args.steps, "timed": timed, "gflop_per_step": flops / 1e9}
+           "threads": args.threads, "steps": args.steps, "timed": timed,
+           "gflop_per_step": flops / 1e9}
     for who, key in (("sg", "scratchgan"), ("torch", "torch")):
         wall, cpu = times.get(who, ([], []))
         if wall:
@@ -360,8 +370,9 @@ def main(argv=None):
 
 
 def print_table(r):
-    print(f"{r['model']} batch {r['batch_size']}, {r['backend']}, {r['threads']} threads, median of "
-          f"{r['steps']} steps in alternating blocks; {r['gflop_per_step']:.1f} GFLOP/step; timed: {r['timed']}")
+    print(f"{r['model']} batch {r['batch_size']}, {r['backend']}, {r['threads']} threads, "
+          f"median of {r['steps']} steps in alternating blocks; "
+          f"{r['gflop_per_step']:.1f} GFLOP/step; timed: {r['timed']}")
     print(f"{'':12}{'ms/step':>10}{'GFLOP/s':>10}{'CPU ms':>10}{'peak MB':>10}{'step MB':>10}")
     for who, key in (("scratchgan", "scratchgan"), ("PyTorch", "torch")):
         if f"{key}_ms" not in r:

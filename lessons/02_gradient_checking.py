@@ -118,7 +118,8 @@ def checking_modules_and_second_derivatives():
     sg.seed(0)
     mlp = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
     x = sg.tensor(np.random.default_rng(3).standard_normal((2, 3)), requires_grad=True)
-    print(f"\ngradcheck(mlp): input and {len(mlp.parameters())} parameter tensors -> {sg.gradcheck(mlp, [x])}")
+    print(f"\ngradcheck(mlp): input and {len(mlp.parameters())} parameter tensors -> "
+          f"{sg.gradcheck(mlp, [x])}")
     # Second order: is the gradient of the gradient right? (WGAN-GP depends on it.)
     print(f"gradgradcheck(mlp) -> {sg.gradgradcheck(mlp, [x])}")
     print(f"gradgradcheck(F.sigmoid) -> {sg.gradgradcheck(F.sigmoid, [x])}")

@@ -73,7 +73,8 @@ def first_derivative():
           f"{np.allclose(x2.grad.numpy(), x.grad.numpy(), atol=1e-6)}")
     # A fused op is one graph node instead of two: fewer intermediate arrays kept for backward.
     print(f"graph nodes: fused -> {type(y.creator).__name__}(x); composed -> "
-          f"{type(composed.creator).__name__}(x, {type(composed.creator.inputs[1].creator).__name__}(x))")
+          f"{type(composed.creator).__name__}(x, "
+          f"{type(composed.creator.inputs[1].creator).__name__}(x))")
 
 
 def second_derivative():
@@ -94,7 +95,8 @@ def checking_it():
     print(f"gradgradcheck(Swish) -> {sg.gradgradcheck(swish, [x])}")
 
     array_backward = lambda t: SwishArrayBackward()(t)  # noqa: E731
-    print(f"gradcheck(SwishArrayBackward) -> {sg.gradcheck(array_backward, [x])}  (first order is fine)")
+    print(f"gradcheck(SwishArrayBackward) -> {sg.gradcheck(array_backward, [x])}  "
+          "(first order is fine)")
     try:
         sg.gradgradcheck(array_backward, [x])
         raise AssertionError("gradgradcheck should reject a backward written on raw arrays")

@@ -93,13 +93,15 @@ def convT_out(n, k, s, p, op=0):
 def dcgan_shapes():
     print("\nshape arithmetic of a DCGAN on 28x28 MNIST")
     # k=4, s=2, p=1 doubles exactly in the generator and halves exactly in the discriminator.
-    print(f"  generator, k=4 s=2 p=1:      7 -> {convT_out(7, 4, 2, 1)} -> {convT_out(14, 4, 2, 1)}")
+    print(f"  generator, k=4 s=2 p=1:      7 -> {convT_out(7, 4, 2, 1)} -> "
+          f"{convT_out(14, 4, 2, 1)}")
     print(f"  discriminator, k=4 s=2 p=1: 28 -> {conv_out(28, 4, 2, 1)} -> {conv_out(14, 4, 2, 1)}")
     assert (convT_out(7, 4, 2, 1), convT_out(14, 4, 2, 1)) == (14, 28)
     # scratchgan.models' DCGAN (the TensorFlow tutorial's) uses k=5, s=2, p=2, and the floor bites:
     # 13 and 14 both go to 7, so the transpose needs output_padding=1 to land on 14, not 13.
-    print(f"  k=5 s=2 p=2: conv maps 13 -> {conv_out(13, 5, 2, 2)} and 14 -> {conv_out(14, 5, 2, 2)}; "
-          f"transpose of 7 gives {convT_out(7, 5, 2, 2)}, with output_padding=1 {convT_out(7, 5, 2, 2, 1)}")
+    print(f"  k=5 s=2 p=2: conv maps 13 -> {conv_out(13, 5, 2, 2)} and 14 -> "
+          f"{conv_out(14, 5, 2, 2)}; transpose of 7 gives {convT_out(7, 5, 2, 2)}, "
+          f"with output_padding=1 {convT_out(7, 5, 2, 2, 1)}")
 
     # The real layers agree with the arithmetic.
     z = sg.tensor(np.zeros((1, 8, 7, 7), np.float32))

@@ -70,7 +70,8 @@ def train_versus_eval():
             # After t steps from (0, 1): running = target + 0.9^t · (start - target).
             predicted = x_mean * (1 - 0.9 ** step)
             print(f"  step {step:2d}: running_mean {bn.running_mean.numpy().round(3)} "
-                  f"(predicted {predicted.round(3)}), running_var {bn.running_var.numpy().round(3)}")
+                  f"(predicted {predicted.round(3)}), "
+                  f"running_var {bn.running_var.numpy().round(3)}")
             np.testing.assert_allclose(bn.running_mean.numpy(), predicted, rtol=1e-4)
     print(f"  the batch: mean {x_mean.round(3)}, unbiased var {x_var.round(3)}")
     print(f"  num_batches_tracked = {bn.num_batches_tracked.item()}")

@@ -47,7 +47,8 @@ def the_switch():
     print(f"active backend at start: {sg.get_backend().name} "
           f"(SCRATCHGAN_BACKEND={os.environ.get('SCRATCHGAN_BACKEND', '<unset>')})")
     x = sg.tensor([1.0, 2.0, 3.0])
-    print(f"a new tensor lives on {x.device!r}; its array is a {type(x.data).__module__.split('.')[0]}.ndarray")
+    print(f"a new tensor lives on {x.device!r}; "
+          f"its array is a {type(x.data).__module__.split('.')[0]}.ndarray")
     try:
         sg.use_backend("cupy")
         y = sg.tensor([1.0, 2.0, 3.0])

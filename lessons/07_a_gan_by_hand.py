@@ -22,7 +22,8 @@ scaled to [-1, 1] so that G can end in tanh. Default: 10000 steps on 20000 image
 minutes on two CPU cores; the samples are then recognisable, slightly speckled digits (after 3000
 steps they are noisy strokes). Samples from fixed noise are saved as PNG grids.
 
-Run:  python lessons/07_a_gan_by_hand.py [--steps 10000] [--out /tmp/scratchgan_lessons/07] [--quick]
+Run:  python lessons/07_a_gan_by_hand.py [--steps 10000] [--out /tmp/scratchgan_lessons/07]
+                                         [--quick]
 """
 import argparse
 import os
@@ -59,13 +60,15 @@ def saturation_demo():
     (minimax,) = sg.grad(F.log(1 - F.sigmoid(logits)).sum(), logits)  # G minimises this
     (non_saturating,) = sg.grad(-F.log_sigmoid(logits).sum(), logits)  # ... or this
     print(f"D's logit on a fake:            {logits.numpy()}")
-    print(f"grad of log(1 - σ(l)) (minimax): {np.round(minimax.numpy(), 3)}  <- vanishes where G is bad")
+    print(f"grad of log(1 - σ(l)) (minimax): {np.round(minimax.numpy(), 3)}  "
+          "<- vanishes where G is bad")
     print(f"grad of -log σ(l) (non-sat.):    {np.round(non_saturating.numpy(), 3)}\n")
 
 
 def save_grid(images, path, rows=8):
     """(N, 784) or (N, 1, 28, 28) in [-1, 1] -> one PNG of rows × rows digits."""
-    digits = B.to_numpy(images.data if isinstance(images, sg.Tensor) else images).reshape(-1, 28, 28)
+    digits = B.to_numpy(images.data if isinstance(images, sg.Tensor)
+                        else images).reshape(-1, 28, 28)
     digits = digits[:rows * rows].reshape(rows, rows, 28, 28)
     grid = digits.transpose(0, 2, 1, 3).reshape(rows * 28, rows * 28)  # rows of digits side by side
     path.parent.mkdir(parents=True, exist_ok=True)

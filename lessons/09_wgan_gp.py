@@ -49,7 +49,8 @@ def interpolate(real, fake):
 
 
 class PenaltyOf(nn.Module):
-    """The penalty as a Module of x̂, so that gradcheck checks it w.r.t. x̂ and every critic weight."""
+    """The penalty as a Module of x̂, so that gradcheck checks it w.r.t. x̂ and every critic
+    weight."""
 
     def __init__(self, critic):
         super().__init__()
@@ -67,14 +68,17 @@ def second_order_checks():
 
     without = gradient_penalty(tiny, x_hat, create_graph=False)[0]
     with_graph = gradient_penalty(tiny, x_hat, create_graph=True)[0]
-    print(f"penalty without create_graph: requires_grad={without.requires_grad} - a constant, useless as a loss")
-    print(f"penalty with create_graph:    requires_grad={with_graph.requires_grad}, grad_fn={type(with_graph.creator).__name__}")
+    print(f"penalty without create_graph: requires_grad={without.requires_grad} - "
+          "a constant, useless as a loss")
+    print(f"penalty with create_graph:    requires_grad={with_graph.requires_grad}, "
+          f"grad_fn={type(with_graph.creator).__name__}")
     print(f"gradcheck(penalty) w.r.t. x̂ and the {len(tiny.parameters())} critic tensors "
           f"(second derivatives of D) -> {sg.gradcheck(PenaltyOf(tiny), [x_hat])}\n")
 
 
 def build(n_images):
-    G = nn.Sequential(nn.Linear(NOISE, 256), nn.ReLU(), nn.Linear(256, 784), nn.Tanh(), nn.Reshape(1, 28, 28))
+    G = nn.Sequential(nn.Linear(NOISE, 256), nn.ReLU(), nn.Linear(256, 784), nn.Tanh(),
+                      nn.Reshape(1, 28, 28))
     D = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.LeakyReLU(0.2),
                       nn.Linear(256, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1))
     images, _ = mnist_dataset(limit=n_images)
@@ -99,7 +103,8 @@ def the_penalty_alone(steps):
         penalty, norms = gradient_penalty(D, interpolate(real, fake))
         history.append(penalty.item())
         if step % 5 == 0:
-            print(f"  step {step:3d}: penalty {penalty.item():.4f}, mean ‖∇D(x̂)‖ {norms.mean().item():.3f}")
+            print(f"  step {step:3d}: penalty {penalty.item():.4f}, "
+                  f"mean ‖∇D(x̂)‖ {norms.mean().item():.3f}")
         opt.zero_grad()
         (LAMBDA * penalty).backward()  # d penalty / d weights: through the recorded backward pass
         opt.step()
@@ -107,7 +112,8 @@ def the_penalty_alone(steps):
 
 
 def train(lam, critic_steps, n_critic=5, batch_size=64):
-    """WGAN(-GP) with penalty weight ``lam``; (penalty, mean ‖∇D(x̂)‖, W estimate) per critic step."""
+    """WGAN(-GP) with penalty weight ``lam``; (penalty, mean ‖∇D(x̂)‖, W estimate) per critic
+    step."""
     sg.seed(0)  # both runs start from the same networks and see the same batches
     G, D, images = build(2048)
     # The paper's Adam settings for WGAN-GP: no first-moment momentum, beta2 = 0.9.
@@ -166,9 +172,10 @@ def main():
           "one G step per 5 critic steps:")
     gp = with_and_without_the_penalty(steps)
     peak = int(gp[:, 0].argmax())
-    print(f"\nWith the penalty, ‖∇D‖ overshoots 1 while the Wasserstein term pulls the critic apart, "
-          f"peaks (penalty {gp[peak, 0]:.3f} at step {peak + 1}), then is pulled back "
-          f"(penalty {gp[-1, 0]:.3f} at step {steps}). Without it, nothing stops the slope from growing.")
+    print(f"\nWith the penalty, ‖∇D‖ overshoots 1 while the Wasserstein term pulls the critic "
+          f"apart, peaks (penalty {gp[peak, 0]:.3f} at step {peak + 1}), then is pulled back "
+          f"(penalty {gp[-1, 0]:.3f} at step {steps}). Without it, nothing stops the slope "
+          "from growing.")
 
 
 if __name__ == "__main__":

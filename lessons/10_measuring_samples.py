@@ -64,7 +64,8 @@ def main():
     sets, test, train_pool = candidate_sets(n, rng)
     reference_feats, _ = features_and_proba(test[:n])  # the real distribution, n test images
     print(f"reference: {n} MNIST test images; every set has {n} images\n")
-    print(f"{'set':24s} {'Fréchet':>9s} {'cls score':>9s} {'coverage KL':>11s} {'nearest train':>13s}")
+    print(f"{'set':24s} {'Fréchet':>9s} {'cls score':>9s} {'coverage KL':>11s} "
+          f"{'nearest train':>13s}")
     scores = {}
     for name, images in sets.items():
         feats, probs = features_and_proba(images)
@@ -76,11 +77,13 @@ def main():
 
     real, copies = scores["real (held-out train)"], scores["copies of train"]
     collapsed, noise = scores["only the digit 1"], scores["uniform noise"]
-    print(f"\n* real digits set the floor: Fréchet {real[0]:.2f} is not 0 (two finite samples differ).")
-    print(f"* copies of the training set score like real digits on every measure but one: nearest-train distance "
-          f"{copies[3]:.3f} against {real[3]:.3f} for unseen real digits.")
-    print(f"* mode collapse: each sample is a confident digit, yet the classifier score is {collapsed[1]:.2f} "
-          f"and the coverage KL is {collapsed[2]:.2f}, near ln 10 = {np.log(10):.2f} (one class of ten).")
+    print(f"\n* real digits set the floor: Fréchet {real[0]:.2f} is not 0 "
+          "(two finite samples differ).")
+    print(f"* copies of the training set score like real digits on every measure but one: "
+          f"nearest-train distance {copies[3]:.3f} against {real[3]:.3f} for unseen real digits.")
+    print(f"* mode collapse: each sample is a confident digit, yet the classifier score is "
+          f"{collapsed[1]:.2f} and the coverage KL is {collapsed[2]:.2f}, "
+          f"near ln 10 = {np.log(10):.2f} (one class of ten).")
     print(f"* noise is far from everything: Fréchet {noise[0]:.0f}.")
     assert real[0] < scores["blurred real"][0] < noise[0] and real[0] < collapsed[0]
     assert collapsed[1] < 2 < real[1] and copies[3] == 0 < real[3]
@@ -89,8 +92,8 @@ def main():
     small = max(n // 4, 50)
     small_fd = frechet_distance(features_and_proba(sets["real (held-out train)"][:small])[0],
                                 features_and_proba(test[n:n + small])[0])
-    print(f"\nreal vs real with {small} images a side: Fréchet {small_fd:.2f} (with {n}: {real[0]:.2f}) - "
-          "compare scores only at equal n")
+    print(f"\nreal vs real with {small} images a side: Fréchet {small_fd:.2f} "
+          f"(with {n}: {real[0]:.2f}) - compare scores only at equal n")
 
 
 if __name__ == "__main__":

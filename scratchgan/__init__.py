@@ -18,4 +18,5 @@ def tensor(data, requires_grad=False, dtype=None):
 
 __all__ = ["Tensor", "Function", "tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled",
            "gradcheck", "gradgradcheck", "GradcheckError", "use_backend", "get_backend", "seed",
-           "to_numpy", "BackendError", "set_num_threads", "get_num_threads", "functional", "nn", "optim"]
+           "to_numpy", "BackendError", "set_num_threads", "get_num_threads", "functional", "nn",
+           "optim"]

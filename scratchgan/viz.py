@@ -18,7 +18,8 @@ NON_INTERACTIVE = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
 
 
 def image_grid(samples, nrow=None, padding=2, pad_value=128):
-    """Images (N, 1, H, W) or (N, H, W) in [-1, 1] -> one uint8 (rows·(H+p)+p, nrow·(W+p)+p) picture.
+    """Images (N, 1, H, W) or (N, H, W) in [-1, 1] -> one uint8 (rows·(H+p)+p, nrow·(W+p)+p)
+    picture.
 
     ``nrow`` images per row (default: a square-ish grid); a ``padding``-pixel grey frame keeps
     the black MNIST backgrounds apart. Backend arrays and Tensors are copied to the host.
@@ -29,7 +30,8 @@ def image_grid(samples, nrow=None, padding=2, pad_value=128):
             raise ValueError(f"image_grid: expected one channel (N, 1, H, W), got {samples.shape}")
         samples = samples[:, 0]
     if samples.ndim != 3 or len(samples) == 0:
-        raise ValueError(f"image_grid: expected images (N, 1, H, W) or (N, H, W), got {samples.shape}")
+        raise ValueError(f"image_grid: expected images (N, 1, H, W) or (N, H, W), "
+                         f"got {samples.shape}")
     n, h, w = samples.shape
     nrow = nrow or math.ceil(math.sqrt(n))
     rows = math.ceil(n / nrow)
@@ -39,13 +41,15 @@ def image_grid(samples, nrow=None, padding=2, pad_value=128):
     # Each tile followed by its right and bottom frame, then laid out row by row.
     framed = numpy.full((rows, h + padding, nrow, w + padding), pad_value, numpy.uint8)
     framed[:, :h, :, :w] = tiles.reshape(rows, nrow, h, w).transpose(0, 2, 1, 3)
-    grid = numpy.full((rows * (h + padding) + padding, nrow * (w + padding) + padding), pad_value, numpy.uint8)
+    grid = numpy.full((rows * (h + padding) + padding, nrow * (w + padding) + padding), pad_value,
+                      numpy.uint8)
     grid[padding:, padding:] = framed.reshape(rows * (h + padding), nrow * (w + padding))
     return grid
 
 
 def save_image(pixels, path):
-    """Write a uint8 (H, W) picture as a greyscale image (PNG by the file name); returns the path."""
+    """Write a uint8 (H, W) picture as a greyscale image (PNG by the file name); returns the
+    path."""
     from PIL import Image  # Pillow comes with matplotlib
     Image.fromarray(pixels).save(path)  # a 2-D uint8 array is greyscale ("L")
     return path
@@ -68,7 +72,8 @@ def save_gif(pngs, path, frame_ms=400):
 
 
 def read_history(csv_or_history):
-    """Columns of a loss history as float arrays, from metrics.csv, a list of row dicts or a dict of columns."""
+    """Columns of a loss history as float arrays, from metrics.csv, a list of row dicts or a dict
+    of columns."""
     if isinstance(csv_or_history, (str, os.PathLike)):
         with open(csv_or_history, newline="") as f:
             rows = list(csv.DictReader(f))
@@ -89,7 +94,8 @@ def _agg_figure(**kwargs):
 
 
 def draw_losses(axes_loss, axes_prob, history):
-    """Loss curves on one pair of axes and D(x), D(G(z)) on the other (shared by file and window)."""
+    """Loss curves on one pair of axes and D(x), D(G(z)) on the other (shared by file and
+    window)."""
     h = read_history(history)
     axes_loss.clear()
     axes_prob.clear()
@@ -136,7 +142,8 @@ def plot_eval_metrics(rows, path):
 
 def display_available():
     """Whether pyplot can open a window: a display exists and the backend is interactive."""
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                 or os.environ.get("WAYLAND_DISPLAY")):
         return False
     import matplotlib
     backend = matplotlib.get_backend().lower()

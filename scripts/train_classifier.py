@@ -1,6 +1,6 @@
 """Train the MNIST classifier behind scratchgan.metrics, with scratchgan itself.
 
-    python scripts/train_classifier.py                 # writes scratchgan/metrics/mnist_classifier.npz
+    python scripts/train_classifier.py              # writes scratchgan/metrics/mnist_classifier.npz
     python scripts/train_classifier.py --out /tmp/c.npz --epochs 1 --limit 5000
 
 Adam with cross entropy on the 60k packaged training images, the learning rate halved every
@@ -50,8 +50,10 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--shift", type=int, default=0, help="random translation augmentation, in pixels (off)")
-    parser.add_argument("--limit", type=int, default=None, help="train on the first LIMIT images only")
+    parser.add_argument("--shift", type=int, default=0,
+                        help="random translation augmentation, in pixels (off)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="train on the first LIMIT images only")
     parser.add_argument("--out", default=str(WEIGHTS_PATH))
     args = parser.parse_args(argv)
 
@@ -82,8 +84,9 @@ def main(argv=None):
         acc = accuracy(model, test_x, test_y)
         print(f"epoch {epoch}: lr {opt.lr:g}, train loss {numpy.mean(running):.4f}, "
               f"test accuracy {acc:.4f} ({time.time() - start:.0f}s)", flush=True)
-    save_weights(model.eval(), args.out, test_accuracy=acc, epochs=args.epochs, batch_size=args.batch_size,
-                 lr=args.lr, shift=args.shift, seed=args.seed, limit=args.limit)
+    save_weights(model.eval(), args.out, test_accuracy=acc, epochs=args.epochs,
+                 batch_size=args.batch_size, lr=args.lr, shift=args.shift, seed=args.seed,
+                 limit=args.limit)
     print(f"test accuracy {acc:.4f}; weights saved to {args.out}")
 
 

@@ -44,13 +44,15 @@ def assert_one_line_error(capsys, status, expected_status=2, match=None):
 # -- what works --
 
 def test_train_writes_outputs_and_says_done(trained, capsys):
-    assert {p.name for p in trained.iterdir()} >= {"checkpoint.npz", "metrics.csv", "progress.gif", "samples"}
+    assert {p.name for p in trained.iterdir()} >= {"checkpoint.npz", "metrics.csv", "progress.gif",
+                                                   "samples"}
     assert (trained / "samples" / "epoch_001.png").is_file()
 
 
 def test_sample_writes_a_png_grid(trained, tmp_path, capsys):
     out = tmp_path / "digits.png"
-    assert main(["sample", "--checkpoint", str(trained / "checkpoint.npz"), "--n", "10", "--out", str(out)]) == 0
+    assert main(["sample", "--checkpoint", str(trained / "checkpoint.npz"), "--n", "10",
+                 "--out", str(out)]) == 0
     assert f"wrote 10 samples to {out}" in capsys.readouterr().out
     image = Image.open(out)
     assert image.mode == "L" and image.size == (4 * 30 + 2, 3 * 30 + 2)  # 4 per row, 3 rows
@@ -58,8 +60,8 @@ def test_sample_writes_a_png_grid(trained, tmp_path, capsys):
 
 def test_sample_writes_float32_npy_in_range(trained, tmp_path):
     out = tmp_path / "digits.npy"
-    assert main(["sample", "--checkpoint", str(trained / "checkpoint.npz"), "--n", "12", "--seed", "3",
-                 "--out", str(out)]) == 0
+    assert main(["sample", "--checkpoint", str(trained / "checkpoint.npz"), "--n", "12",
+                 "--seed", "3", "--out", str(out)]) == 0
     samples = numpy.load(out)
     assert samples.shape == (12, 1, 28, 28) and samples.dtype == numpy.float32
     assert -1 <= samples.min() and samples.max() <= 1 and samples.std() > 0
@@ -73,7 +75,8 @@ def test_sample_reads_back_the_trained_generator(trained):
     from scratchgan.trainer import generate_images
     fresh, _ = build_models("mlp", 100, seed=0)
     z = numpy.random.default_rng(0).standard_normal((4, 100), dtype=numpy.float32)
-    assert not numpy.allclose(generate_images(fresh, z), sample_images(trained / "checkpoint.npz", 4, seed=0))
+    assert not numpy.allclose(generate_images(fresh, z),
+                              sample_images(trained / "checkpoint.npz", 4, seed=0))
 
 
 def test_resume_continues_up_to_the_total_epochs(tmp_path, capsys):
@@ -113,13 +116,15 @@ def test_diverging_run_exits_1_with_one_line(tmp_path, capsys):
 def test_python_dash_m_entry_points(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     for command in (["-m", "scratchgan.mnist", "--help"], ["-m", "scratchgan", "mnist", "--help"]):
-        done = subprocess.run([sys.executable, *command], capture_output=True, text=True, env=env, cwd=tmp_path)
+        done = subprocess.run([sys.executable, *command], capture_output=True, text=True, env=env,
+                              cwd=tmp_path)
         assert done.returncode == 0 and "--eval-every" in done.stdout and "--minutes" in done.stdout
 
 
 def test_evaluate_is_dispatched_lazily(monkeypatch):
     seen = []
-    monkeypatch.setitem(sys.modules, "scratchgan.cli.evaluate", types.SimpleNamespace(main=lambda argv: seen.append(argv) or 0))
+    monkeypatch.setitem(sys.modules, "scratchgan.cli.evaluate",
+                        types.SimpleNamespace(main=lambda argv: seen.append(argv) or 0))
     assert main(["evaluate", "--checkpoint", "x.npz"]) == 0
     assert seen == [["--checkpoint", "x.npz"]]
 
@@ -133,8 +138,9 @@ def write_corrupt_mnist(folder):
     return folder
 
 
-@pytest.mark.parametrize("case", ["unknown model", "unknown backend", "missing data", "corrupt data",
-                                  "unwritable out", "zero epochs", "unknown command", "resume nothing"])
+@pytest.mark.parametrize("case", ["unknown model", "unknown backend", "missing data",
+                                  "corrupt data", "unwritable out", "zero epochs",
+                                  "unknown command", "resume nothing"])
 def test_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
@@ -149,34 +155,40 @@ def test_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys):
         "unknown command": ["train", *out],
         "resume nothing": ["mnist", "--resume", *out],
     }[case]
-    match = {"unknown model": "invalid choice", "missing data": "nowhere", "corrupt data": "magic number",
-             "unwritable out": "cannot write", "resume nothing": "no checkpoint to resume"}.get(case)
+    match = {"unknown model": "invalid choice", "missing data": "nowhere",
+             "corrupt data": "magic number", "unwritable out": "cannot write",
+             "resume nothing": "no checkpoint to resume"}.get(case)
     assert_one_line_error(capsys, main(argv), match=match)
 
 
 def test_resume_with_another_model_refuses_and_keeps_the_checkpoint(trained, capsys):
     before = (trained / "checkpoint.npz").read_bytes()
-    assert_one_line_error(capsys, run_mnist(trained, "--model", "dcgan", "--resume"), match="holds a mlp model")
+    assert_one_line_error(capsys, run_mnist(trained, "--model", "dcgan", "--resume"),
+                          match="holds a mlp model")
     assert_one_line_error(capsys, run_mnist(trained), match="already holds a checkpoint")
     assert (trained / "checkpoint.npz").read_bytes() == before
 
 
 def test_sample_errors(tmp_path, trained, capsys):
-    assert_one_line_error(capsys, main(["sample", "--checkpoint", str(tmp_path / "none.npz"), "--out",
-                                        str(tmp_path / "x.png")]), match="no such checkpoint")
+    assert_one_line_error(capsys, main(["sample", "--checkpoint", str(tmp_path / "none.npz"),
+                                        "--out", str(tmp_path / "x.png")]),
+                          match="no such checkpoint")
     broken = tmp_path / "broken.npz"
     broken.write_bytes((trained / "checkpoint.npz").read_bytes()[:5000])
-    assert_one_line_error(capsys, main(["sample", "--checkpoint", str(broken), "--out", str(tmp_path / "x.png")]),
+    assert_one_line_error(capsys, main(["sample", "--checkpoint", str(broken), "--out",
+                                        str(tmp_path / "x.png")]),
                           match="broken.npz")
-    assert_one_line_error(capsys, main(["sample", "--checkpoint", str(trained / "checkpoint.npz"), "--out",
-                                        str(tmp_path / "x.txt")]), match=".png or .npy")
+    assert_one_line_error(capsys, main(["sample", "--checkpoint", str(trained / "checkpoint.npz"),
+                                        "--out", str(tmp_path / "x.txt")]), match=".png or .npy")
     assert not (tmp_path / "x.png").exists()
     not_an_archive = tmp_path / "notes.npz"
     not_an_archive.write_text("not a checkpoint")
     assert_one_line_error(capsys, main(["sample", "--checkpoint", str(not_an_archive), "--out",
-                                        str(tmp_path / "x.png")]), match="not a readable checkpoint")
-    assert_one_line_error(capsys, main(["sample", "--checkpoint", str(trained / "checkpoint.npz"), "--out",
-                                        str(tmp_path / "missing" / "x.png")]), match=str(tmp_path / "missing"))
+                                        str(tmp_path / "x.png")]),
+                          match="not a readable checkpoint")
+    assert_one_line_error(capsys, main(["sample", "--checkpoint", str(trained / "checkpoint.npz"),
+                                        "--out", str(tmp_path / "missing" / "x.png")]),
+                          match=str(tmp_path / "missing"))
 
 
 @pytest.mark.parametrize("args, match", [
@@ -216,11 +228,14 @@ def test_cupy_without_a_gpu_is_one_line(tmp_path, capsys):
 @pytest.mark.parametrize("command, match", [
     (["-m", "scratchgan.mnist", "--model", "gan"], "invalid choice"),
     (["-m", "scratchgan", "mnist", "--data", "does/not/exist", "--out", "run"], "no such folder"),
-    (["-m", "scratchgan", "sample", "--checkpoint", "missing.npz", "--out", "x.png"], "no such checkpoint"),
+    (["-m", "scratchgan", "sample", "--checkpoint", "missing.npz", "--out", "x.png"],
+     "no such checkpoint"),
 ])
 def test_subprocess_errors_have_no_traceback(command, match, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, *command], capture_output=True, text=True, env=env, cwd=tmp_path)
+    done = subprocess.run([sys.executable, *command], capture_output=True, text=True, env=env,
+                          cwd=tmp_path)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("scratchgan: error: ") and match in lines[0], done.stderr
+    assert (len(lines) == 1 and lines[0].startswith("scratchgan: error: ")
+            and match in lines[0]), done.stderr

@@ -111,7 +111,8 @@ def test_truncated_idx_file(tmp_path):
     write_tiny_mnist(tmp_path)
     path = tmp_path / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(DataError, match=r"train-images-idx3-ubyte: header gives shape \(50, 28, 28\)"):
+    with pytest.raises(DataError,
+                       match=r"train-images-idx3-ubyte: header gives shape \(50, 28, 28\)"):
         load_mnist("train", data_dir=tmp_path)
 
 

@@ -29,7 +29,8 @@ def lesson_env():
 
 def test_there_are_lessons_numbered_in_order():
     numbers = [int(p.name[:2]) for p in LESSONS]
-    assert numbers == list(range(1, len(LESSONS) + 1)), f"lesson numbers {numbers} have gaps or repeats"
+    assert numbers == list(range(1, len(LESSONS) + 1)), (
+        f"lesson numbers {numbers} have gaps or repeats")
 
 
 def test_readme_lists_every_lesson():
@@ -41,12 +42,14 @@ def test_readme_lists_every_lesson():
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
 def test_lesson_runs(lesson, tmp_path):
     source = lesson.read_text()
-    assert re.match(r'^"""Lesson \d\d: ', source), f"{lesson.name} must open with a 'Lesson NN: ...' docstring"
+    assert re.match(r'^"""Lesson \d\d: ', source), (
+        f"{lesson.name} must open with a 'Lesson NN: ...' docstring")
     command = [sys.executable, str(lesson)]
     writes_files = "--out" in source
     if writes_files:
         command += ["--out", str(tmp_path / "out")]
-    run = subprocess.run(command, cwd=tmp_path, env=lesson_env(), capture_output=True, text=True, timeout=180)
+    run = subprocess.run(command, cwd=tmp_path, env=lesson_env(), capture_output=True, text=True,
+                         timeout=180)
     output = (run.stdout + run.stderr)[-4000:]
     assert run.returncode == 0, f"{lesson.name} exited with {run.returncode}:\n{output}"
     assert run.stdout.strip(), f"{lesson.name} printed nothing"

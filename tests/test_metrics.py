@@ -1,4 +1,5 @@
-"""Sample metrics: the shipped classifier, each score's formula and behaviour, and the evaluate command."""
+"""Sample metrics: the shipped classifier, each score's formula and behaviour, and the evaluate
+command."""
 import json
 import math
 import warnings
@@ -45,7 +46,8 @@ def gaussian_blur(images, sigma):
         pad = [(0, 0)] * images.ndim
         pad[axis] = (radius, radius)
         padded = numpy.pad(out, pad, constant_values=-1)
-        out = sum(w * numpy.take(padded, numpy.arange(i, i + 28), axis=axis) for i, w in enumerate(taps))
+        out = sum(w * numpy.take(padded, numpy.arange(i, i + 28), axis=axis)
+                  for i, w in enumerate(taps))
     return out.astype(numpy.float32)
 
 
@@ -128,7 +130,8 @@ def test_frechet_distance_with_singular_covariances():
     rng = numpy.random.default_rng(0)
     a = rng.standard_normal((5, 20))  # 5 samples in 20 dimensions: rank 4
     assert metrics.frechet_distance(a, a) == pytest.approx(0, abs=1e-9)
-    assert metrics.frechet_distance(a, a + 1) == pytest.approx(20, rel=1e-6)  # only the means differ
+    # only the means differ
+    assert metrics.frechet_distance(a, a + 1) == pytest.approx(20, rel=1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -138,10 +141,12 @@ def base_features(test_set):
 
 
 @pytest.mark.parametrize("degrade, levels", [(shift, [1, 2, 3]), (gaussian_blur, [0.5, 1.0, 1.5]),
-                                             (noise, [0.1, 0.25, 0.5])], ids=["shift", "blur", "noise"])
+                                             (noise, [0.1, 0.25, 0.5])],
+                         ids=["shift", "blur", "noise"])
 def test_frechet_distance_grows_with_degradation(base_features, degrade, levels):
     images, feats = base_features
-    distances = [metrics.frechet_distance(feats, metrics.features(degrade(images, level))) for level in levels]
+    distances = [metrics.frechet_distance(feats, metrics.features(degrade(images, level)))
+                 for level in levels]
     assert metrics.frechet_distance(feats, feats) < 1e-6
     assert 0 < distances[0] < distances[1] < distances[2], distances
 
@@ -204,7 +209,8 @@ def test_evaluate_samples_reports_every_score(test_set):
     assert result["n"] == 500
     assert set(result) >= {"frechet_distance", "classifier_score", "class_histogram", "coverage_kl",
                            "nearest_train_distance", "n"}
-    assert len(result["class_histogram"]) == 10 and sum(result["class_histogram"]) == pytest.approx(1)
+    assert (len(result["class_histogram"]) == 10
+            and sum(result["class_histogram"]) == pytest.approx(1))
     assert result["classifier_score"] > 8 and result["nearest_train_distance"] > 3
     json.dumps(result)  # JSON-ready, as the trainer and the CLI write it
 
@@ -212,7 +218,8 @@ def test_evaluate_samples_reports_every_score(test_set):
 def test_real_floor_beats_noise_and_memorised_copies_show():
     floor = metrics.real_floor(500)
     assert floor["n"] == 500 and floor["nearest_train_distance"] > 3
-    noisy = metrics.evaluate_samples(numpy.random.default_rng(0).uniform(-1, 1, (500, 1, 28, 28)).astype(numpy.float32))
+    noisy = metrics.evaluate_samples(
+        numpy.random.default_rng(0).uniform(-1, 1, (500, 1, 28, 28)).astype(numpy.float32))
     assert noisy["frechet_distance"] > 10 * floor["frechet_distance"]
     copies = metrics.evaluate_samples(train_subset(TRAIN_SUBSET)[:500])
     assert copies["nearest_train_distance"] == 0
@@ -242,7 +249,8 @@ def test_evaluate_samples_warns_below_the_feature_dimension(test_set):
 
 # -- reading saved samples --
 
-LAYOUTS = {"N,28,28": lambda u8: u8, "N,1,28,28": lambda u8: u8[:, None], "N,784": lambda u8: u8.reshape(len(u8), 784)}
+LAYOUTS = {"N,28,28": lambda u8: u8, "N,1,28,28": lambda u8: u8[:, None],
+           "N,784": lambda u8: u8.reshape(len(u8), 784)}
 RANGES = {"uint8": (lambda u8: u8, "[0, 255]"),
           "[0, 1]": (lambda u8: u8.astype(numpy.float32) / 255, "[0, 1]"),
           "[-1, 1]": (lambda u8: u8.astype(numpy.float64) / 127.5 - 1, "[-1, 1]")}
@@ -297,7 +305,8 @@ def test_cli_scores_a_npy_file_as_json_and_as_a_table(tmp_path, capsys):
     assert status == 0 and "detected range: uint8 pixels in [0, 255]" in err
     result = json.loads(out)
     assert result["n"] == 300 and result["real"]["n"] == 300
-    for key in ("frechet_distance", "classifier_score", "class_histogram", "coverage_kl", "nearest_train_distance"):
+    for key in ("frechet_distance", "classifier_score", "class_histogram", "coverage_kl",
+                "nearest_train_distance"):
         assert key in result and key in result["real"]
     status, out, _ = run_cli(capsys, "--samples", str(path), "--n", "200")
     assert status == 0 and "200 samples" in out and "Fréchet distance" in out and "real" in out
@@ -310,10 +319,12 @@ def test_cli_scores_a_checkpoint(tmp_path, capsys):
     path = tmp_path / "checkpoint.npz"
     save_checkpoint(path, {"generator": generator, "discriminator": discriminator}, {},
                     {"config": {"model": "mlp", "latent_dim": 4, "model_options": options}})
-    status, out, err = run_cli(capsys, "--checkpoint", str(path), "--n", "200", "--json", "--seed", "3")
+    status, out, err = run_cli(capsys, "--checkpoint", str(path), "--n", "200", "--json",
+                               "--seed", "3")
     assert status == 0, err
     result = json.loads(out)
-    assert result["n"] == 200 and result["seed"] == 3 and result["detected_range"] == "generator output"
+    assert (result["n"] == 200 and result["seed"] == 3
+            and result["detected_range"] == "generator output")
 
 
 @pytest.mark.parametrize("contents, fragments", [
@@ -332,8 +343,10 @@ def test_cli_bad_samples_file_is_one_error_line(tmp_path, capsys, contents, frag
 
 
 def test_cli_usage_errors_are_one_line(tmp_path, capsys):
-    assert_one_line_error(*run_cli(capsys, "--samples", str(tmp_path / "x.npy"), "--n", "1")[::2], "--n 1")
-    assert_one_line_error(*run_cli(capsys, "--checkpoint", str(tmp_path / "missing.npz"))[::2], "missing.npz")
+    assert_one_line_error(*run_cli(capsys, "--samples", str(tmp_path / "x.npy"), "--n", "1")[::2],
+                          "--n 1")
+    assert_one_line_error(*run_cli(capsys, "--checkpoint", str(tmp_path / "missing.npz"))[::2],
+                          "missing.npz")
     assert_one_line_error(*run_cli(capsys)[::2], "--checkpoint")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning leaks out of a failed run

@@ -11,7 +11,8 @@ def count(module):
 
 
 def noise(n, latent_dim=100):
-    return sg.tensor(numpy.random.default_rng(0).standard_normal((n, latent_dim), dtype=numpy.float32))
+    return sg.tensor(
+        numpy.random.default_rng(0).standard_normal((n, latent_dim), dtype=numpy.float32))
 
 
 @pytest.mark.parametrize("name", models.NAMES)
@@ -34,8 +35,9 @@ def test_mlp_parameter_counts_equal_pytorch():
 
 
 def test_dcgan_parameter_counts_equal_pytorch():
-    # Linear(100, 12544, bias=False); BatchNorm1d(12544): weight + bias; ConvTranspose2d(i, o, 5, bias=False): i*o*25;
-    # Conv2d(i, o, 5): i*o*25 + o. The TF tutorial's summary lists the same trainable counts.
+    # Linear(100, 12544, bias=False); BatchNorm1d(12544): weight + bias;
+    # ConvTranspose2d(i, o, 5, bias=False): i*o*25; Conv2d(i, o, 5): i*o*25 + o.
+    # The TF tutorial's summary lists the same trainable counts.
     g_expected = (100 * 7 * 7 * 256 + 2 * 7 * 7 * 256
                   + 256 * 128 * 25 + 2 * 128
                   + 128 * 64 * 25 + 2 * 64
@@ -55,7 +57,8 @@ def test_dcgan_layers_follow_the_tutorial():
     assert [m.stride for m in G.net if isinstance(m, nn.ConvTranspose2d)] == [1, 2, 2]
     assert all(m.bias is None for m in G.net if isinstance(m, (nn.Dense, nn.ConvTranspose2d)))
     d_layers = [type(m).__name__ for m in D.net]
-    assert d_layers == ["Conv2d", "LeakyReLU", "Dropout", "Conv2d", "LeakyReLU", "Dropout", "Flatten", "Linear"]
+    assert d_layers == ["Conv2d", "LeakyReLU", "Dropout", "Conv2d", "LeakyReLU", "Dropout",
+                        "Flatten", "Linear"]
     assert [m.p for m in D.net if isinstance(m, nn.Dropout)] == [0.3, 0.3]
     # Layer by layer: 7x7 -> 7x7 -> 14x14 -> 28x28 in G, 28 -> 14 -> 7 in D.
     x = noise(2)
@@ -77,8 +80,10 @@ def test_dcgan_starts_from_the_papers_initialisation():
 
 
 @pytest.mark.parametrize("name, options, g_count", [
-    ("mlp", dict(g_hidden=(8, 16), d_hidden=(16, 8)), (10 * 8 + 8) + (8 * 16 + 16) + (16 * 784 + 784)),
-    ("dcgan", dict(g_channels=(8, 4, 2), d_channels=(2, 4)), 10 * 392 + 2 * 392 + 8 * 4 * 25 + 8 + 4 * 2 * 25 + 4 + 2 * 25),
+    ("mlp", dict(g_hidden=(8, 16), d_hidden=(16, 8)),
+     (10 * 8 + 8) + (8 * 16 + 16) + (16 * 784 + 784)),
+    ("dcgan", dict(g_channels=(8, 4, 2), d_channels=(2, 4)),
+     10 * 392 + 2 * 392 + 8 * 4 * 25 + 8 + 4 * 2 * 25 + 4 + 2 * 25),
 ])
 def test_latent_size_and_widths_are_arguments(name, options, g_count):
     G, D = models.build(name, latent_dim=10, **options)

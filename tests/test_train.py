@@ -25,14 +25,15 @@ IMAGES, BATCH = 160, 32  # 5 steps per epoch
 
 
 def tiny_config(tmp_path, model="mlp", name="run", **fields):
-    settings = dict(model=model, model_options=TINY[model], epochs=2, batch_size=BATCH, limit=IMAGES,
-                    log_every=1, out=str(tmp_path / name), progress=False)
+    settings = dict(model=model, model_options=TINY[model], epochs=2, batch_size=BATCH,
+                    limit=IMAGES, log_every=1, out=str(tmp_path / name), progress=False)
     settings.update(fields)
     return TrainConfig(**settings)
 
 
 def losses(history):
-    return [(r["epoch"], r["step"], r["d_loss"], r["g_loss"], r["d_real"], r["d_fake"]) for r in history]
+    return [(r["epoch"], r["step"], r["d_loss"], r["g_loss"], r["d_real"], r["d_fake"])
+            for r in history]
 
 
 def weights(result):
@@ -72,7 +73,8 @@ def test_step_equals_the_textbook_step(model):
     G, D = pair()
     trainer = GANTrainer(G, D, lr_g=1e-3, lr_d=2e-3, betas=(0.5, 0.99))
     G2, D2 = pair()
-    opt_g, opt_d = Adam(G2.parameters(), 1e-3, (0.5, 0.99)), Adam(D2.parameters(), 2e-3, (0.5, 0.99))
+    opt_g, opt_d = (Adam(G2.parameters(), 1e-3, (0.5, 0.99)),
+                    Adam(D2.parameters(), 2e-3, (0.5, 0.99)))
     images = sg.tensor(real_batch(32))
     bce = F.binary_cross_entropy_with_logits
     numpy_rng = B.get_backend("numpy")
@@ -95,8 +97,10 @@ def test_step_equals_the_textbook_step(model):
         opt_g.step()
         assert stats["d_loss"] == pytest.approx(d_loss.item(), rel=1e-5)
         assert stats["g_loss"] == pytest.approx(g_loss.item(), rel=1e-5)
-        assert stats["d_real"] == pytest.approx(float(F.sigmoid(real_logits).mean().item()), rel=1e-5)
-        # The trainer's G update computed no gradient for D: D's grads are those of the D loss alone.
+        assert stats["d_real"] == pytest.approx(float(F.sigmoid(real_logits).mean().item()),
+                                                rel=1e-5)
+        # The trainer's G update computed no gradient for D: D's grads are those of the D loss
+        # alone.
         for p, g in zip(D.parameters(), d_grads):
             numpy.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-5, atol=1e-7)
     for p, q in zip(G.parameters() + D.parameters(), G2.parameters() + D2.parameters()):
@@ -135,8 +139,10 @@ def test_collapse_monitor_warns_once_per_episode():
     monitor = CollapseMonitor(patience=3)
     won = dict(d_loss=0.001, d_fake=0.0001)
     fair = dict(d_loss=1.2, d_fake=0.4)
-    messages = [monitor.update(s, 1, i) for i, s in enumerate([won, won, won, won, fair, won, won, won])]
-    assert [m is not None for m in messages] == [False, False, True, False, False, False, False, True]
+    messages = [monitor.update(s, 1, i)
+                for i, s in enumerate([won, won, won, won, fair, won, won, won])]
+    assert [m is not None for m in messages] == [False, False, True, False, False, False, False,
+                                                 True]
     assert "discriminator" in messages[2] and "step 2" in messages[2]
 
 
@@ -163,7 +169,8 @@ def test_run_writes_every_output(tmp_path):
 
 def test_grid_of_a_trained_generator_differs_between_epochs(tmp_path):
     train(tiny_config(tmp_path))
-    first, second = (numpy.asarray(Image.open(tmp_path / "run" / "samples" / f"epoch_00{i}.png")) for i in (1, 2))
+    first, second = (numpy.asarray(Image.open(tmp_path / "run" / "samples" / f"epoch_00{i}.png"))
+                     for i in (1, 2))
     assert not numpy.array_equal(first, second)
 
 
@@ -172,7 +179,8 @@ def test_interrupted_runs_resume_exactly(tmp_path, model, stops):
     """Stopping mid-epoch or at an epoch's end (max_steps) then resuming changes no number."""
     whole = train(tiny_config(tmp_path, model, "whole", epochs=3))
     for max_steps in stops:
-        part = train(tiny_config(tmp_path, model, "parts", epochs=3, max_steps=max_steps, resume=max_steps != stops[0]))
+        part = train(tiny_config(tmp_path, model, "parts", epochs=3, max_steps=max_steps,
+                                 resume=max_steps != stops[0]))
         assert part.stopped == "max_steps" and part.step == max_steps
     resumed = train(tiny_config(tmp_path, model, "parts", epochs=3, resume=True))
     assert resumed.stopped == "completed" and resumed.step == whole.step == 15
@@ -212,7 +220,8 @@ def test_resume_says_so_and_keeps_the_saved_settings(tmp_path, capsys):
     result = train(TrainConfig(out=str(tmp_path / "run"), resume=True, epochs=2, progress=False))
     assert "resuming mlp" in capsys.readouterr().out
     c = result.config
-    assert (c.model, c.lr_d, c.seed, c.limit, c.batch_size, c.model_options) == ("mlp", 1e-3, 3, IMAGES, BATCH, {"g_hidden": [16, 32], "d_hidden": [32, 16]})
+    assert (c.model, c.lr_d, c.seed, c.limit, c.batch_size, c.model_options) == (
+        "mlp", 1e-3, 3, IMAGES, BATCH, {"g_hidden": [16, 32], "d_hidden": [32, 16]})
     assert result.epoch == 2
 
 
@@ -282,7 +291,8 @@ def test_checkpoint_round_trips_networks_and_optimizers(tmp_path):
     for a, b in zip(G.state_dict().values(), G2.state_dict().values()):
         numpy.testing.assert_array_equal(a, b)
     assert trainer2.opt_g.lr == trainer.opt_g.lr and trainer2.opt_d.state[0]["step"] == 1
-    numpy.testing.assert_array_equal(trainer2.opt_d.state[0]["exp_avg"], trainer.opt_d.state[0]["exp_avg"])
+    numpy.testing.assert_array_equal(trainer2.opt_d.state[0]["exp_avg"],
+                                     trainer.opt_d.state[0]["exp_avg"])
     wrong, _ = models.build("mlp", **TINY["mlp"])
     with pytest.raises(CheckpointError, match="generator does not fit"):
         checkpoint.load_into({"generator": wrong})
@@ -308,19 +318,20 @@ def test_eval_every_logs_metrics(tmp_path, monkeypatch):
 
     def evaluate_samples(samples, n=None):
         calls.append((samples.shape, samples.dtype, float(samples.min()), float(samples.max()), n))
-        return dict(frechet_distance=100.0 - len(calls), classifier_score=2.0, class_histogram=[0.1] * 10,
-                    coverage_kl=0.5, nearest_train_distance=3.0, n=n)
+        return dict(frechet_distance=100.0 - len(calls), classifier_score=2.0,
+                    class_histogram=[0.1] * 10, coverage_kl=0.5, nearest_train_distance=3.0, n=n)
 
     monkeypatch.setitem(sys.modules, "scratchgan.metrics",
                         types.SimpleNamespace(evaluate_samples=evaluate_samples))
     train(tiny_config(tmp_path, epochs=2, eval_every=1, eval_samples=20))
     assert len(calls) == 2
     shape, dtype, low, high, n = calls[0]
-    assert shape == (20, 1, 28, 28) and dtype == numpy.float32 and -1 <= low and high <= 1 and n == 20
+    assert (shape == (20, 1, 28, 28) and dtype == numpy.float32 and -1 <= low and high <= 1
+            and n == 20)
     with open(tmp_path / "run" / "metrics_eval.csv") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["epoch", "minutes", "frechet_distance", "classifier_score", "coverage_kl",
-                             "nearest_train_distance"]
+    assert list(rows[0]) == ["epoch", "minutes", "frechet_distance", "classifier_score",
+                             "coverage_kl", "nearest_train_distance"]
     assert [(r["epoch"], float(r["frechet_distance"])) for r in rows] == [("1", 99.0), ("2", 98.0)]
     assert (tmp_path / "run" / "metrics.png").is_file()
 
@@ -356,12 +367,14 @@ def test_image_grid_lays_images_out_row_by_row():
     assert grid.shape == (2 * 3 + 1, 3 * 4 + 1) and grid.dtype == numpy.uint8
     tile = lambda r, c: grid[1 + 3 * r:3 + 3 * r, 1 + 4 * c:4 + 4 * c]  # noqa: E731
     assert [int(tile(0, c).mean()) for c in range(3)] == [0, 128, 255]
-    assert [int(tile(1, c).mean()) for c in range(3)] == [0, 255, 7]  # the missing sixth image is frame
+    # the missing sixth image is frame
+    assert [int(tile(1, c).mean()) for c in range(3)] == [0, 255, 7]
     assert (grid[0] == 7).all() and (grid[:, 4] == 7).all()
 
 
 def test_plots_and_gif_are_written(tmp_path):
-    history = [dict(epoch=1, step=s, seconds=s, d_loss=1.0 / s, g_loss=0.5, d_real=0.6, d_fake=0.4) for s in (1, 2, 3)]
+    history = [dict(epoch=1, step=s, seconds=s, d_loss=1.0 / s, g_loss=0.5, d_real=0.6, d_fake=0.4)
+               for s in (1, 2, 3)]
     viz.plot_losses(history, tmp_path / "losses.png")
     frames = [viz.save_grid(numpy.full((4, 1, 28, 28), v, numpy.float32), tmp_path / f"{i}.png")
               for i, v in enumerate((-1, 1))]
@@ -374,6 +387,7 @@ def test_a_whole_run_on_a_strict_device_backend(tmp_path):
     """The loop, grids, checkpoint and resume touch device arrays only through the backend."""
     from fake_device import FAKE
     result = train(tiny_config(tmp_path, epochs=1, backend=FAKE.name))
-    assert result.stopped == "completed" and isinstance(result.generator.parameters()[0].data, FAKE.array_type)
+    assert result.stopped == "completed" and isinstance(result.generator.parameters()[0].data,
+                                                        FAKE.array_type)
     resumed = train(tiny_config(tmp_path, epochs=2, backend=FAKE.name, resume=True))
     assert resumed.step == 10 and numpy.isfinite([r["d_loss"] for r in resumed.history]).all()

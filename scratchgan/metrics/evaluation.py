@@ -9,8 +9,9 @@ from scratchgan import backend as B
 from scratchgan.data import load_mnist, mnist_dataset, to_tanh_range
 from scratchgan.metrics.classifier import FEATURE_DIM, features, features_and_proba
 from scratchgan.metrics.samples import MetricsError, check_samples
-from scratchgan.metrics.scores import (class_histogram, classifier_score, coverage_kl, feature_statistics,
-                                       frechet_distance_from_statistics, nearest_train_distance)
+from scratchgan.metrics.scores import (class_histogram, classifier_score, coverage_kl,
+                                       feature_statistics, frechet_distance_from_statistics,
+                                       nearest_train_distance)
 from scratchgan.tensor import Tensor
 
 REFERENCES = ("test", "train")
@@ -26,17 +27,19 @@ class MetricsWarning(UserWarning):
 def reference_statistics(reference="test"):
     """Feature mean and covariance (float64) of a whole real MNIST split, computed once."""
     if reference not in REFERENCES:
-        raise ValueError(f"unknown reference {reference!r}: expected one of {', '.join(REFERENCES)}")
+        raise ValueError(f"unknown reference {reference!r}: "
+                         f"expected one of {', '.join(REFERENCES)}")
     images, _ = mnist_dataset(split=reference)
     return feature_statistics(features(images))
 
 
 @functools.lru_cache(maxsize=None)
 def train_subset(size=TRAIN_SUBSET):
-    """The first ``size`` training images, (size, 1, 28, 28) in [-1, 1]: the nearest-neighbour pool."""
+    """The first ``size`` training images, (size, 1, 28, 28) in [-1, 1]: the nearest-neighbour
+    pool."""
     if not 1 <= size < TRAIN_SIZE:
-        raise ValueError(f"train_subset must be in [1, {TRAIN_SIZE - 1}] so that the real floor has "
-                         f"held-out training images, got {size}")
+        raise ValueError(f"train_subset must be in [1, {TRAIN_SIZE - 1}] so that the real floor "
+                         f"has held-out training images, got {size}")
     return mnist_dataset(split="train", limit=size)[0]
 
 
@@ -53,12 +56,13 @@ def evaluate_samples(samples, n=None, reference="test", train_subset_size=TRAIN_
     samples = check_samples(B.to_numpy(samples))
     if n is not None:
         if not 2 <= n <= len(samples):
-            raise MetricsError(f"n={n}: expected between 2 and the number of samples ({len(samples)})")
+            raise MetricsError(f"n={n}: expected between 2 and the number of samples "
+                               f"({len(samples)})")
         samples = samples[:n]
     if len(samples) <= FEATURE_DIM:
-        warnings.warn(f"{len(samples)} samples for {FEATURE_DIM}-dimensional features: the covariance is "
-                      "singular and the Fréchet distance strongly biased; use thousands", MetricsWarning,
-                      stacklevel=2)
+        warnings.warn(f"{len(samples)} samples for {FEATURE_DIM}-dimensional features: "
+                      "the covariance is singular and the Fréchet distance strongly biased; "
+                      "use thousands", MetricsWarning, stacklevel=2)
     feats, probs = features_and_proba(samples)
     histogram = class_histogram(probs)
     return {
@@ -79,10 +83,12 @@ def _real_floor(n, seed, reference, train_subset_size):
     if not 2 <= n <= pool:
         raise MetricsError(f"n={n}: the real floor draws from {pool} held-out training images; "
                            f"expected between 2 and {pool}")
-    index = train_subset_size + numpy.sort(numpy.random.default_rng(seed).choice(pool, n, replace=False))
+    index = train_subset_size + numpy.sort(
+        numpy.random.default_rng(seed).choice(pool, n, replace=False))
     images = to_tanh_range(load_mnist("train")[0][index])
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MetricsWarning)  # the caller is warned about its own samples
+        # the caller is warned about its own samples
+        warnings.simplefilter("ignore", MetricsWarning)
         return evaluate_samples(images, reference=reference, train_subset_size=train_subset_size)
 
 
@@ -93,4 +99,5 @@ def real_floor(n, seed=0, reference="test", train_subset_size=TRAIN_SUBSET):
     pool, so their nearest-train distance is that of unseen real digits.
     """
     floor = _real_floor(n, seed, reference, train_subset_size)
-    return {k: list(v) if isinstance(v, list) else v for k, v in floor.items()}  # the cache stays intact
+    # the cache stays intact
+    return {k: list(v) if isinstance(v, list) else v for k, v in floor.items()}

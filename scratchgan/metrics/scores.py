@@ -12,7 +12,8 @@ def feature_statistics(feats):
     """Mean (d,) and covariance (d, d) of features (N, d), in float64 (N - 1 in the denominator)."""
     feats = numpy.asarray(feats, dtype=numpy.float64)
     if feats.ndim != 2 or len(feats) < 2:
-        raise ValueError(f"feature_statistics: expected features (N, d) with N >= 2, got shape {feats.shape}")
+        raise ValueError(f"feature_statistics: expected features (N, d) with N >= 2, "
+                         f"got shape {feats.shape}")
     return feats.mean(axis=0), numpy.atleast_2d(numpy.cov(feats, rowvar=False))  # (1, 1) when d = 1
 
 
@@ -35,15 +36,18 @@ def trace_sqrt_product(cov_a, cov_b):
 
 
 def frechet_distance_from_statistics(mu_a, cov_a, mu_b, cov_b):
-    """||mu_a - mu_b||² + Tr(Ca) + Tr(Cb) - 2 Tr((Ca Cb)^(1/2)): the Fréchet distance of two Gaussians."""
+    """||mu_a - mu_b||² + Tr(Ca) + Tr(Cb) - 2 Tr((Ca Cb)^(1/2)): the Fréchet distance of two
+    Gaussians."""
     diff = numpy.asarray(mu_a, numpy.float64) - numpy.asarray(mu_b, numpy.float64)
-    value = diff @ diff + numpy.trace(cov_a) + numpy.trace(cov_b) - 2 * trace_sqrt_product(cov_a, cov_b)
+    value = (diff @ diff + numpy.trace(cov_a) + numpy.trace(cov_b)
+             - 2 * trace_sqrt_product(cov_a, cov_b))
     return max(float(value), 0.0)  # exactly-equal sets can round to -1e-12
 
 
 def frechet_distance(feats_a, feats_b):
     """Fréchet distance between Gaussians fitted to two feature sets (N_a, d) and (N_b, d)."""
-    return frechet_distance_from_statistics(*feature_statistics(feats_a), *feature_statistics(feats_b))
+    return frechet_distance_from_statistics(*feature_statistics(feats_a),
+                                            *feature_statistics(feats_b))
 
 
 def _check_probs(probs):
@@ -96,7 +100,8 @@ def coverage_kl(histogram):
 
 
 def nearest_distances(samples, reference, chunk=1000):
-    """Euclidean distance from each row of ``samples`` (N, d) to its nearest row of ``reference`` (M, d).
+    """Euclidean distance from each row of ``samples`` (N, d) to its nearest row of
+    ``reference`` (M, d).
 
     The search runs chunk by chunk as ||a||² + ||b||² - 2 a·b in float32 (one matrix product);
     the distance to the nearest found is then recomputed exactly in float64, so a sample that
@@ -105,7 +110,8 @@ def nearest_distances(samples, reference, chunk=1000):
     samples = numpy.asarray(samples, dtype=numpy.float32)
     reference = numpy.asarray(reference, dtype=numpy.float32)
     if samples.ndim != 2 or reference.ndim != 2 or samples.shape[1] != reference.shape[1]:
-        raise ValueError(f"nearest_distances: expected (N, d) and (M, d), got {samples.shape} and {reference.shape}")
+        raise ValueError(f"nearest_distances: expected (N, d) and (M, d), got {samples.shape} "
+                         f"and {reference.shape}")
     ref_sq = (reference * reference).sum(axis=1)
     nearest = numpy.empty(len(samples), dtype=numpy.int64)
     for start in range(0, len(samples), chunk):

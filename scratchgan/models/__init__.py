@@ -22,4 +22,5 @@ def build(name, latent_dim=100, **options):
     return BUILDERS[name](latent_dim, **options)
 
 
-__all__ = ["build", "NAMES", "MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator"]
+__all__ = ["build", "NAMES", "MLPGenerator", "MLPDiscriminator", "DCGANGenerator",
+           "DCGANDiscriminator"]

@@ -22,11 +22,13 @@ class DCGANGenerator(nn.Module):
         self.latent_dim = latent_dim
         c0, c1, c2 = channels
         self.net = nn.Sequential(
-            nn.Dense(latent_dim, 7 * 7 * c0, bias=False), nn.BatchNorm(7 * 7 * c0), nn.LeakyReLU(negative_slope),
+            nn.Dense(latent_dim, 7 * 7 * c0, bias=False), nn.BatchNorm(7 * 7 * c0),
+            nn.LeakyReLU(negative_slope),
             nn.Reshape(c0, 7, 7),
             nn.ConvTranspose2d(c0, c1, 5, stride=1, padding=2, bias=False), nn.BatchNorm(c1),
             nn.LeakyReLU(negative_slope),
-            nn.ConvTranspose2d(c1, c2, 5, stride=2, padding=2, output_padding=1, bias=False), nn.BatchNorm(c2),
+            nn.ConvTranspose2d(c1, c2, 5, stride=2, padding=2, output_padding=1, bias=False),
+            nn.BatchNorm(c2),
             nn.LeakyReLU(negative_slope),
             nn.ConvTranspose2d(c2, 1, 5, stride=2, padding=2, output_padding=1, bias=False),
             nn.Tanh(),
@@ -43,8 +45,10 @@ class DCGANDiscriminator(nn.Module):
         super().__init__()
         c0, c1 = channels
         self.net = nn.Sequential(
-            nn.Conv2d(1, c0, 5, stride=2, padding=2), nn.LeakyReLU(negative_slope), nn.Dropout(dropout),
-            nn.Conv2d(c0, c1, 5, stride=2, padding=2), nn.LeakyReLU(negative_slope), nn.Dropout(dropout),
+            nn.Conv2d(1, c0, 5, stride=2, padding=2), nn.LeakyReLU(negative_slope),
+            nn.Dropout(dropout),
+            nn.Conv2d(c0, c1, 5, stride=2, padding=2), nn.LeakyReLU(negative_slope),
+            nn.Dropout(dropout),
             nn.Flatten(),
             nn.Dense(c1 * 7 * 7, 1),
         )
@@ -53,7 +57,8 @@ class DCGANDiscriminator(nn.Module):
         return self.net(x)
 
 
-def build(latent_dim=100, g_channels=(256, 128, 64), d_channels=(64, 128), negative_slope=0.3, dropout=0.3):
+def build(latent_dim=100, g_channels=(256, 128, 64), d_channels=(64, 128), negative_slope=0.3,
+          dropout=0.3):
     """(generator, discriminator), initialised as in the DCGAN paper."""
     generator = DCGANGenerator(latent_dim, tuple(g_channels), negative_slope)
     discriminator = DCGANDiscriminator(tuple(d_channels), negative_slope, dropout)
