@@ -56,3 +56,27 @@ def test_imports_only_go_down(path):
     upward = [f"line {line}: scratchgan.{name} ({LAYER_OF[name]})"
               for line, name in imported_names(path) if RANK.get(name, -1) > RANK.get(own, -1)]
     assert not upward, f"{path.name} ({LAYER_OF.get(own)}) imports from a layer above: {upward}"
+
+
+ENGINE = [PACKAGE / "tensor.py", *sorted((PACKAGE / "functional").glob("*.py")),
+          *sorted((PACKAGE / "nn").glob("*.py"))]
+ENGINE_BUDGET = 1500  # lines that are not blank, comments and docstrings counted
+
+
+def test_the_engine_stays_within_its_line_budget():
+    counts = {p.relative_to(PACKAGE): sum(1 for line in p.read_text().splitlines() if line.strip())
+              for p in ENGINE}
+    total = sum(counts.values())
+    assert total <= ENGINE_BUDGET, (f"the engine has {total} lines, over its budget of "
+                                    f"{ENGINE_BUDGET}: {counts}")
+
+
+def test_only_the_gpu_backend_imports_cupy():
+    importers = set()
+    for path in MODULES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] in ("cupy", "cupyx") for n in names):
+                importers.add(str(path.relative_to(PACKAGE)))
+    assert importers == {"backend/gpu.py"}
