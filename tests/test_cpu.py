@@ -271,3 +271,15 @@ def test_the_pool_keeps_no_more_unused_memory_than_its_limit():
     assert pool.cached <= 9 * 2 ** 20 and len(pool.free) == 2  # the third did not fit
     pool.release()
     assert pool.cached == 0 and not pool.free
+
+
+def test_a_free_block_serves_arrays_down_to_half_its_size():
+    pool = MemoryPool()
+    big = pool.empty((2 ** 20,), numpy.float32)  # 4 MiB
+    address = big.__array_interface__["data"][0]
+    del big
+    half = pool.empty((2 ** 19 + 1,), numpy.float32)  # just over 2 MiB: the 4 MiB block serves
+    assert half.__array_interface__["data"][0] == address and pool.cached == 0
+    del half
+    quarter = pool.empty((2 ** 18,), numpy.float32)  # 1 MiB: too small to tie up 4 MiB
+    assert quarter.__array_interface__["data"][0] != address and pool.cached == 4 * 2 ** 20

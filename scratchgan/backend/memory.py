@@ -29,8 +29,9 @@ class _Lease:
 
 
 class MemoryPool:
-    """Unused blocks by size; ``empty`` lends one out, or a new one when none of the size is
-    free."""
+    """Unused blocks by size. ``empty`` lends out the smallest free block that holds the array,
+    if it is at most twice the array's size (a big block would sit under a small array for a
+    whole step while the next big array needs fresh memory), else a new block."""
 
     def __init__(self, limit=LIMIT):
         self.free, self.limit, self.cached = {}, limit, 0  # free: nbytes -> [uint8 blocks]
@@ -41,14 +42,17 @@ class MemoryPool:
         nbytes = math.prod(shape) * dtype.itemsize
         if nbytes < MIN_BYTES:
             return numpy.empty(shape, dtype)
+        block = None
         with self.lock:
-            blocks = self.free.get(nbytes)
-            block = blocks.pop() if blocks else None
-            if block is not None:
-                self.cached -= nbytes
+            fits = [size for size, blocks in self.free.items() if blocks and
+                    nbytes <= size <= 2 * nbytes]
+            if fits:
+                block = self.free[min(fits)].pop()
+                self.cached -= block.nbytes
         if block is None:
             block = numpy.empty(nbytes, numpy.uint8)
-        return numpy.asarray(_Lease(self, block)).view(dtype).reshape(shape)
+        memory = numpy.asarray(_Lease(self, block))[:nbytes]
+        return memory.view(dtype).reshape(shape)
 
     def give_back(self, block):
         with self.lock:
