@@ -19,7 +19,7 @@ class Optimizer:
     def step(self):
         for p, state in zip(self.params, self.state):
             if p.grad is not None:
-                self._update(p.data, p.grad.data, state)
+                self._update(p.array, p.grad.array, state)
 
     def _update(self, param, grad, state):
         raise NotImplementedError
@@ -45,7 +45,7 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}.load_state_dict: state for parameter {i}, "
                                  f"but the optimizer has {len(self.params)}")
             p = self.params[i]
-            owner = B.backend_of(p.data)
+            owner = B.backend_of(p.array)
             restored = {}
             for k, v in s.items():
                 if hasattr(v, "shape") and v.shape != ():

@@ -260,7 +260,7 @@ def test_to_numpy_backend():
     model = small_model()
     weight = model[0].weight
     assert model.to("numpy") is model
-    assert model[0].weight is weight and isinstance(weight.data, numpy.ndarray)
+    assert model[0].weight is weight and isinstance(weight.array, numpy.ndarray)
     assert model[1].running_mean.device == "numpy"
 
 
@@ -298,5 +298,5 @@ def test_loss_modules_call_their_functional_losses(reduction):
              (nn.CrossEntropyLoss, F.cross_entropy, logits, labels)]
     for module, function, x, t in pairs:
         loss = module(reduction=reduction)
-        numpy.testing.assert_array_equal(loss(x, t).data, function(x, t, reduction).data)
+        numpy.testing.assert_array_equal(loss(x, t).array, function(x, t, reduction).array)
         assert repr(loss) == f"{module.__name__}(reduction={reduction!r})"

@@ -7,7 +7,7 @@ from scratchgan import models, nn
 
 
 def count(module):
-    return sum(p.size for p in module.parameters())
+    return sum(p.numel() for p in module.parameters())
 
 
 def noise(n, latent_dim=100):

@@ -24,8 +24,8 @@ def _install_operators():
 
     def compare(name):
         def method(self, other):
-            other = other.data if isinstance(other, Tensor) else other
-            return getattr(self.data, name)(other)
+            other = other.array if isinstance(other, Tensor) else other
+            return getattr(self.array, name)(other)
         return method
 
     T = Tensor

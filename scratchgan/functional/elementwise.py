@@ -177,7 +177,7 @@ class Clamp(Function):
         return B.xp_of(x).clip(x, self.lo, self.hi)
 
     def backward(self, gy):
-        x = self.inputs[0].data
+        x = self.inputs[0].array
         inside = x == x  # all True; narrowed by the bounds that exist
         if self.lo is not None:
             inside &= x >= self.lo
@@ -264,4 +264,4 @@ def dropout(x, p=0.5, training=True):
         raise ValueError(f"dropout probability must be in [0, 1), got {p}")
     if not training or p == 0:
         return x
-    return x * _constant(B.dropout_mask(x.data, p))
+    return x * _constant(B.dropout_mask(x.array, p))

@@ -45,7 +45,7 @@ class Reshape(Function):
 
     def backward(self, gy):
         x = self.inputs[0]
-        return Reshape(x.shape, layout_of=x.data)(gy)  # a gradient is laid out as its tensor
+        return Reshape(x.shape, layout_of=x.array)(gy)  # a gradient is laid out as its tensor
 
 
 def _memory_order(a):
@@ -98,8 +98,8 @@ class SumTo(Function):
 def _plain_index(index):
     """Tensors inside an index become arrays; ints, slices and arrays pass through."""
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return index.data if isinstance(index, Tensor) else index
+        return tuple(i.array if isinstance(i, Tensor) else i for i in index)
+    return index.array if isinstance(index, Tensor) else index
 
 
 def _is_advanced(index):

@@ -4,13 +4,13 @@ from scratchgan.nn.layers import ConvTranspose2d, Conv2d, Linear, _BatchNorm
 
 
 def normal_(tensor, mean=0.0, std=1.0):
-    owner = B.backend_of(tensor.data)
-    tensor.data[...] = owner.normal(tensor.shape, dtype=tensor.dtype) * std + mean
+    owner = B.backend_of(tensor.array)
+    tensor.array[...] = owner.normal(tensor.shape, dtype=tensor.dtype) * std + mean
     return tensor
 
 
 def zeros_(tensor):
-    tensor.data[...] = 0
+    tensor.array[...] = 0
     return tensor
 
 

@@ -124,7 +124,7 @@ class _BatchNorm(Module):
         y = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                          use_batch, self.momentum, self.eps)
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked.array += 1
         return y
 
     def extra_repr(self):

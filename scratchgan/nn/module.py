@@ -98,7 +98,7 @@ class Module:
 
     def state_dict(self):
         """Every parameter and buffer by dotted name, as host NumPy copies (np.savez-ready)."""
-        return OrderedDict((name, B.to_numpy(t.data if isinstance(t, Tensor) else t))
+        return OrderedDict((name, B.to_numpy(t.array if isinstance(t, Tensor) else t))
                            for name, t in self._named_state())
 
     def load_state_dict(self, state, strict=True):
@@ -113,18 +113,18 @@ class Module:
             if name not in state:
                 continue
             value = state[name]
-            value = value.data if isinstance(value, Tensor) else value
+            value = value.array if isinstance(value, Tensor) else value
             if tuple(value.shape) != tuple(target.shape):
                 raise ValueError(f"{type(self).__name__}.load_state_dict: {name} has shape "
                                  f"{tuple(value.shape)} in the state but {tuple(target.shape)} "
                                  "in the model")
-            host = B.to_numpy(value).astype(target.data.dtype, copy=False)
-            target.data[...] = B.backend_of(target.data).asarray(host)
+            host = B.to_numpy(value).astype(target.array.dtype, copy=False)
+            target.array[...] = B.backend_of(target.array).asarray(host)
         return self
 
     def _apply(self, fn):
         for t in list(self._parameters.values()) + list(self._buffers.values()):
-            t.data = fn(t.data)
+            t.array = fn(t.array)
             t.grad = None
         for child in self._modules.values():
             child._apply(fn)
