@@ -1,4 +1,4 @@
-"""``torch.autograd``'s names: ``import scratchgan.autograd as autograd``, ``autograd.grad(...)``."""
+"""torch.autograd's names: ``import scratchgan.autograd as autograd``, then ``autograd.grad``."""
 from scratchgan.compat import Variable
 from scratchgan.tensor import Function, enable_grad, grad, no_grad
 

@@ -298,7 +298,8 @@ class _SafeUnpickler(pickle.Unpickler):
     """Loads only what ``save`` writes: containers, numbers, strings and NumPy arrays."""
 
     ALLOWED = {("collections", "OrderedDict"), ("numpy", "ndarray"), ("numpy", "dtype"),
-               ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "_reconstruct"),
                ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
                ("builtins", "slice"), (__name__, "_HostArray")}
 

@@ -266,7 +266,8 @@ def _backpropagate(outputs, grad_outputs, create_graph, retain_graph, inputs):
             if create_graph or not hasattr(f, "fast_backward"):
                 gxs = f.backward(g)
             else:
-                gxs = tuple(None if a is None else Tensor._wrap(a) for a in f.fast_backward(g.array))
+                gxs = tuple(None if a is None else Tensor._wrap(a)
+                            for a in f.fast_backward(g.array))
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             for x, gx, needed in zip(f.inputs, gxs, f.needs_input_grad):
