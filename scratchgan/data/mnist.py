@@ -176,18 +176,28 @@ class BatchIterator:
     and batches are gathered on the device. The order comes from a seeded host NumPy generator
     whatever the backend, so a run on CuPy shuffles exactly like one on NumPy, and saving
     ``state_dict()`` between epochs lets a resumed run continue with the same orders.
+
+    ``flip=True`` mirrors each image left to right with probability 1/2 (data augmentation for
+    pictures, not for digits). The coin flips of a whole epoch are drawn from the same generator
+    right after its order, so a resumed epoch flips exactly the same images; without ``flip``
+    nothing more is drawn and the order stream is unchanged. ``labels`` (N,) makes every batch
+    an ``(images, labels)`` pair, for conditional models.
     """
 
-    def __init__(self, images, batch_size, seed=0, drop_last=True, backend=None):
+    def __init__(self, images, batch_size, seed=0, drop_last=True, backend=None, flip=False,
+                 labels=None):
         if images.ndim != 4:
             raise ValueError(f"expected images shaped (N, C, H, W), got {images.shape}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if drop_last and len(images) < batch_size:
             raise ValueError(f"{len(images)} images cannot fill one batch of {batch_size}")
+        if labels is not None and len(labels) != len(images):
+            raise ValueError(f"{len(labels)} labels for {len(images)} images")
         self.backend = B.get_backend(backend)
         self.images = self.backend.asarray(images)
-        self.batch_size, self.drop_last = batch_size, drop_last
+        self.labels = None if labels is None else self.backend.asarray(labels)
+        self.batch_size, self.drop_last, self.flip = batch_size, drop_last, flip
         self.generator = numpy.random.default_rng(seed)
 
     def __len__(self):
@@ -209,10 +219,22 @@ class BatchIterator:
         Restoring the ``state_dict()`` taken before an epoch and calling ``epoch(start)`` resumes
         that epoch exactly where batch ``start`` begins.
         """
-        order = self.backend.asarray(self.epoch_order())
+        order = self.epoch_order()
+        flips = self.generator.random(len(order)) < 0.5 if self.flip else None
+        order = self.backend.asarray(order)
+        if flips is not None:
+            flips = self.backend.asarray(flips)
         size = self.batch_size
-        return (self.images[order[begin:begin + size]]
+        return (self.batch(order[begin:begin + size], flips, begin)
                 for begin in range(start * size, len(self) * size, size))
+
+    def batch(self, index, flips, begin):
+        """The batch of samples ``index``, mirrored where ``flips[begin:]`` says so."""
+        images = self.images[index]
+        if flips is not None:
+            mirror = flips[begin:begin + len(index)].reshape(-1, 1, 1, 1)
+            images = self.backend.xp.where(mirror, images[:, :, :, ::-1], images)
+        return images if self.labels is None else (images, self.labels[index])
 
     def state_dict(self):
         """The shuffling generator's state, from which the next epoch's order will be drawn;
