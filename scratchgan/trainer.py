@@ -8,8 +8,7 @@ policy with ``thread_policy``.
 import numpy
 
 from scratchgan import backend as B, nn
-from scratchgan import functional as F
-from scratchgan.losses import discriminator_loss, generator_loss
+from scratchgan.losses import get_loss
 from scratchgan.optim import Adam
 from scratchgan.tensor import Tensor, no_grad
 
@@ -45,69 +44,74 @@ def generate_images(generator, z, batch_size=500):
 
 
 class GANTrainer:
-    """One Adam per network and the standard GAN step (scratchgan.losses: BCE on logits,
-    non-saturating G loss). z and the dropout masks come from the networks' backend generator."""
+    """One Adam per network and the adversarial step of a loss from scratchgan.losses.
+
+    Each ``train_step`` updates D once; G is updated too when ``update_generator`` (the run asks
+    for it every ``loss.n_critic`` steps: 5 critic steps per G step under WGAN-GP). z and the
+    dropout masks come from the networks' backend generator.
+    """
 
     def __init__(self, generator, discriminator, latent_dim=100, lr_g=2e-4, lr_d=2e-4,
-                 betas=(0.5, 0.999)):
+                 betas=(0.5, 0.999), loss="bce"):
         self.generator, self.discriminator, self.latent_dim = generator, discriminator, latent_dim
         self.backend = B.backend_of(generator.parameters()[0].array)
         if B.backend_of(discriminator.parameters()[0].array) is not self.backend:
             raise ValueError("GANTrainer: the generator and the discriminator live on different "
                              "backends")
+        self.loss = get_loss(loss) if isinstance(loss, str) else loss
         self.opt_g = Adam(generator.parameters(), lr=lr_g, betas=betas)
         self.opt_d = Adam(discriminator.parameters(), lr=lr_d, betas=betas)
+        self.g_loss = None  # G's last loss (an array), reported again on critic-only steps
 
     def _as_batch(self, real):
         data = real.array if isinstance(real, Tensor) else real
         if not isinstance(data, self.backend.array_type):
             data = self.backend.asarray(data)
         if data.dtype != B.DTYPE or data.ndim != 4:
-            raise TypeError(f"train_step: expected float32 images (N, 1, 28, 28), "
+            raise TypeError(f"train_step: expected float32 images (N, C, H, W), "
                             f"got {data.dtype} {data.shape}")
         return Tensor._wrap(data)
 
-    def train_step(self, real):
-        """One D update then one G update on the batch ``real``; returns the step's statistics.
+    def train_step(self, real, update_generator=True):
+        """One D update, then one G update if ``update_generator``, on the batch ``real``.
 
-        dict(d_loss, g_loss, d_real, d_fake): the two losses of scratchgan.losses, and D(x),
-        D(G(z)) the mean probabilities the discriminator gave, as floats.
+        Returns the step's statistics as floats: d_loss, g_loss and the loss's own
+        (``loss.stat_names``: D(x) and D(G(z)) for BCE; critic scores, the Wasserstein estimate
+        and the gradient penalty for WGAN-GP).
         """
         G, D = self.generator, self.discriminator
         real = self._as_batch(real)
         z = Tensor._wrap(self.backend.normal((real.shape[0], self.latent_dim)))
         fake = G(z)
 
-        # Discriminator: real -> 1, fake -> 0. The detached fake keeps G out of this backward.
-        real_logits, fake_logits = D(real), D(fake.detach())
-        d_loss = discriminator_loss(real_logits, fake_logits)
+        # D's update. The detached fake keeps G out of this backward.
+        d_loss, stats = self.loss.discriminator(D, real, fake.detach())
         self.opt_d.zero_grad()
         d_loss.backward()
         self.opt_d.step()
-        # Keep D's numbers, drop its graphs: their saved activations need not outlive this update.
-        with no_grad():
-            d_stats = [d_loss.array, F.sigmoid(real_logits).array.mean(),
-                       F.sigmoid(fake_logits).array.mean()]
-        del d_loss, real_logits, fake_logits
+        # Keep D's numbers, drop its graph: its saved activations need not outlive this update.
+        numbers = [d_loss.array] + [stats[name].array for name in self.loss.stat_names]
+        del d_loss, stats
 
-        # Generator: a fresh pass through the updated D, labelled "real" (non-saturating loss).
-        # D's parameters stop requiring grad meanwhile, so no gradient is computed for them in vain.
-        D.requires_grad_(False)
-        try:
-            g_loss = generator_loss(D(fake))
-            self.opt_g.zero_grad()
-            g_loss.backward()
-        finally:
-            D.requires_grad_(True)
-        self.opt_g.step()
-
+        if update_generator:
+            # G's update: a fresh pass through the updated D. D's parameters stop requiring grad
+            # meanwhile, so no gradient is computed for them in vain.
+            D.requires_grad_(False)
+            try:
+                g_loss = self.loss.generator(D, fake)
+                self.opt_g.zero_grad()
+                g_loss.backward()
+            finally:
+                D.requires_grad_(True)
+            self.opt_g.step()
+            self.g_loss = g_loss.array
         xp = self.backend.xp
-        stats = xp.stack([d_stats[0], g_loss.array, d_stats[1], d_stats[2]])
-        d_loss, g_loss, d_real, d_fake = B.to_numpy(stats).tolist()  # the step's one host transfer
-        return dict(d_loss=d_loss, g_loss=g_loss, d_real=d_real, d_fake=d_fake)
+        g_number = self.g_loss if self.g_loss is not None else xp.asarray(float("nan"), B.DTYPE)
+        values = B.to_numpy(xp.stack([numbers[0], g_number] + numbers[1:])).tolist()
+        return dict(zip(("d_loss", "g_loss") + self.loss.stat_names, values))  # one transfer
 
     def generate(self, z, batch_size=500):
-        """Images G(z) as a host float32 array (N, 1, 28, 28), G in eval mode (BatchNorm running
+        """Images G(z) as a host float32 array (N, C, H, W), G in eval mode (BatchNorm running
         stats)."""
         return generate_images(self.generator, z, batch_size)
 

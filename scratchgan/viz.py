@@ -18,54 +18,54 @@ NON_INTERACTIVE = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
 
 
 def image_grid(samples, nrow=None, padding=2, pad_value=128):
-    """Images (N, 1, H, W) or (N, H, W) in [-1, 1] -> one uint8 (rows·(H+p)+p, nrow·(W+p)+p)
-    picture.
+    """Images (N, C, H, W) with C = 1 or 3, or (N, H, W), in [-1, 1] -> one uint8 picture:
+    (rows·(H+p)+p, nrow·(W+p)+p) for grey images, with a last axis of 3 for colour ones.
 
     ``nrow`` images per row (default: a square-ish grid); a ``padding``-pixel grey frame keeps
     the black MNIST backgrounds apart. Backend arrays and Tensors are copied to the host.
     """
     samples = numpy.asarray(B.to_numpy(getattr(samples, "array", samples)), dtype=numpy.float32)
-    if samples.ndim == 4:
-        if samples.shape[1] != 1:
-            raise ValueError(f"image_grid: expected one channel (N, 1, H, W), got {samples.shape}")
-        samples = samples[:, 0]
-    if samples.ndim != 3 or len(samples) == 0:
-        raise ValueError(f"image_grid: expected images (N, 1, H, W) or (N, H, W), "
+    if samples.ndim == 3:
+        samples = samples[:, None]
+    if samples.ndim != 4 or samples.shape[1] not in (1, 3) or len(samples) == 0:
+        raise ValueError(f"image_grid: expected images (N, 1, H, W), (N, 3, H, W) or (N, H, W), "
                          f"got {samples.shape}")
-    n, h, w = samples.shape
+    n, c, h, w = samples.shape
     nrow = nrow or math.ceil(math.sqrt(n))
     rows = math.ceil(n / nrow)
     pixels = numpy.clip((samples + 1) * 127.5 + 0.5, 0, 255).astype(numpy.uint8)
-    tiles = numpy.full((rows * nrow, h, w), pad_value, numpy.uint8)
-    tiles[:n] = pixels
+    tiles = numpy.full((rows * nrow, h, w, c), pad_value, numpy.uint8)
+    tiles[:n] = pixels.transpose(0, 2, 3, 1)
     # Each tile followed by its right and bottom frame, then laid out row by row.
-    framed = numpy.full((rows, h + padding, nrow, w + padding), pad_value, numpy.uint8)
-    framed[:, :h, :, :w] = tiles.reshape(rows, nrow, h, w).transpose(0, 2, 1, 3)
-    grid = numpy.full((rows * (h + padding) + padding, nrow * (w + padding) + padding), pad_value,
-                      numpy.uint8)
-    grid[padding:, padding:] = framed.reshape(rows * (h + padding), nrow * (w + padding))
-    return grid
+    framed = numpy.full((rows, h + padding, nrow, w + padding, c), pad_value, numpy.uint8)
+    framed[:, :h, :, :w] = tiles.reshape(rows, nrow, h, w, c).transpose(0, 2, 1, 3, 4)
+    grid = numpy.full((rows * (h + padding) + padding, nrow * (w + padding) + padding, c),
+                      pad_value, numpy.uint8)
+    grid[padding:, padding:] = framed.reshape(rows * (h + padding), nrow * (w + padding), c)
+    return grid[..., 0] if c == 1 else grid
 
 
 def save_image(pixels, path):
-    """Write a uint8 (H, W) picture as a greyscale image (PNG by the file name); returns the
-    path."""
+    """Write a uint8 picture, (H, W) grey or (H, W, 3) colour, as an image file (PNG by the file
+    name); returns the path."""
     from PIL import Image  # Pillow comes with matplotlib
-    Image.fromarray(pixels).save(path)  # a 2-D uint8 array is greyscale ("L")
+    Image.fromarray(pixels).save(path)
     return path
 
 
 def save_grid(samples, path, nrow=None):
-    """Write ``image_grid(samples, nrow)`` as a greyscale PNG; returns the path."""
+    """Write ``image_grid(samples, nrow)`` as a PNG; returns the path."""
     return save_image(image_grid(samples, nrow), path)
 
 
 def save_gif(pngs, path, frame_ms=400):
     """An endlessly looping GIF of the given PNG frames, the last one held a little longer."""
     from PIL import Image
-    frames = [Image.open(p).convert("L") for p in pngs]
+    frames = [Image.open(p) for p in pngs]
     if not frames:
         raise ValueError("save_gif: no frames given")
+    mode = "RGB" if any(f.mode not in ("L", "1") for f in frames) else "L"
+    frames = [f.convert(mode) for f in frames]
     durations = [frame_ms] * (len(frames) - 1) + [frame_ms * 4]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
     return path
@@ -93,23 +93,29 @@ def _agg_figure(**kwargs):
     return fig
 
 
-def draw_losses(axes_loss, axes_prob, history):
-    """Loss curves on one pair of axes and D(x), D(G(z)) on the other (shared by file and
-    window)."""
+def draw_losses(axes_loss, axes_d, history):
+    """Loss curves on one pair of axes and what D says on the other: D(x) and D(G(z)) as mean
+    probabilities for BCE, mean outputs for the other losses, the critic's Wasserstein estimate
+    under WGAN-GP (shared by the file and the live window)."""
     h = read_history(history)
     axes_loss.clear()
-    axes_prob.clear()
+    axes_d.clear()
     if len(h.get("step", ())):
         axes_loss.plot(h["step"], h["d_loss"], label="D loss", lw=0.8)
         axes_loss.plot(h["step"], h["g_loss"], label="G loss", lw=0.8)
-        axes_prob.plot(h["step"], h["d_real"], label="D(x)", lw=0.8)
-        axes_prob.plot(h["step"], h["d_fake"], label="D(G(z))", lw=0.8)
+        if "wasserstein" in h:
+            axes_d.plot(h["step"], h["wasserstein"], label="Wasserstein estimate", lw=0.8)
+        else:
+            axes_d.plot(h["step"], h["d_real"], label="D(x)", lw=0.8)
+            axes_d.plot(h["step"], h["d_fake"], label="D(G(z))", lw=0.8)
         axes_loss.legend(loc="upper right")
-        axes_prob.legend(loc="upper right")
+        axes_d.legend(loc="upper right")
     axes_loss.set_ylabel("loss")
-    axes_prob.set_ylabel("mean sigmoid")
-    axes_prob.set_ylim(-0.02, 1.02)
-    axes_prob.set_xlabel("step")
+    axes_d.set_xlabel("step")
+    if "wasserstein" in h:
+        axes_d.set_ylabel("critic(x) − critic(G(z))")
+    else:
+        axes_d.set_ylabel("mean D output")
 
 
 def plot_losses(csv_or_history, path):

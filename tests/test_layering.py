@@ -10,7 +10,7 @@ LAYERS = {
     "engine": ("tensor", "functional", "nn", "optim", "gradcheck", "compat", "autograd"),
     "GANs": ("models", "losses", "trainer"),
     "runs": ("data", "metrics", "viz", "run", "utils"),
-    "commands": ("cli", "__main__", "mnist"),
+    "commands": ("cli", "__main__", "mnist", "images"),
 }
 RANK = {name: rank for rank, names in enumerate(LAYERS.values()) for name in names}
 LAYER_OF = {name: layer for layer, names in LAYERS.items() for name in names}

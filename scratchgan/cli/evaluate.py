@@ -13,11 +13,14 @@ import json
 import sys
 import warnings
 
+import numpy
+
 from scratchgan.cli import errors
 from scratchgan.metrics import MetricsError, evaluate_samples, read_samples, real_floor
 from scratchgan.metrics.evaluation import TRAIN_SIZE, TRAIN_SUBSET
 
 DEFAULT_N = 10000
+COLOUR_N = 2000  # colour samples judged by default: more than the 230 features, quick on a CPU
 MAX_N = TRAIN_SIZE - TRAIN_SUBSET  # the real floor needs as many held-out training images
 
 
@@ -78,13 +81,72 @@ def build_parser():
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the latents (as scratchgan sample) and of the real images "
                              "drawn (default 0)")
+    parser.add_argument("--reference", metavar="FOLDER", help="colour images: the real images "
+                        "to compare with (default: the run's data, else the shipped faces)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object instead of a table")
     return parser
 
 
+def reference_images(shape, data=None):
+    """The real images a colour run is judged against: its data folder, else the shipped faces,
+    at the run's size and channels."""
+    from scratchgan.data import load_emoji_faces, load_image_folder  # noqa: PLC0415
+    size, channels = shape
+    found = load_emoji_faces(size, channels) if data is None else \
+        load_image_folder(data, size, channels)
+    return found.to_tanh_range()
+
+
+def run_colour(args, note):
+    """Colour (or any non-MNIST) images: the random-feature Fréchet distance against real ones."""
+    from scratchgan.metrics.colour import evaluate_colour  # noqa: PLC0415
+    from scratchgan.run import load_checkpoint  # noqa: PLC0415
+    if args.samples is not None:
+        images = numpy.load(args.samples, allow_pickle=False).astype(numpy.float32)
+        shape, data, source = (images.shape[2], images.shape[1]), args.reference, args.samples
+    else:
+        config = load_checkpoint(args.checkpoint).meta["config"]
+        shape, data = (config["image_size"], config["channels"]), args.reference or config["data"]
+        images = sample_checkpoint(args.checkpoint, args.n or COLOUR_N, args.seed)
+        source = args.checkpoint
+    if images.ndim != 4 or images.shape[1] not in (1, 3) or images.shape[2] != images.shape[3]:
+        raise EvaluateError(f"{source}: expected square images (N, 1 or 3, H, H), "
+                            f"got {images.shape}")
+    images = images[:args.n] if args.n else images
+    note(f"judging {len(images)} images against "
+         f"{data or 'the shipped emoji faces'} at {shape[0]} pixels")
+    return dict(evaluate_colour(images, reference_images(shape, data), args.seed),
+                source=str(source), seed=args.seed)
+
+
+def is_colour(args):
+    """Whether the samples or the checkpoint's run are images other than MNIST digits."""
+    if args.samples is not None:
+        try:
+            shape = numpy.load(args.samples, mmap_mode="r", allow_pickle=False).shape
+        except (OSError, ValueError):
+            return False  # read_samples names the problem
+        return len(shape) == 4 and shape[1:] != (1, 28, 28)
+    from scratchgan.run import load_checkpoint  # noqa: PLC0415
+    return load_checkpoint(args.checkpoint).meta["config"].get("dataset") == "images"
+
+
+def format_colour(result):
+    return "\n".join([
+        f"{result['n']} samples from {result['source']}; real data: {result['reference_n']} "
+        "images",
+        f"{'colour Fréchet distance':28}{result['frechet_distance']:>10.3f}   lower is better",
+        f"{'real against real':28}{result['real']['frechet_distance']:>10.3f}   "
+        f"(two halves of the real images, {result['real']['n']} each)",
+        "\nFeatures of a fixed random convolutional network: comparable between runs of this "
+        "project at one size and n, not with Inception FIDs."])
+
+
 def run(args, note):
     """The scores of the requested samples and of real data, as one JSON-ready dict."""
+    if is_colour(args):
+        return run_colour(args, note)
     if args.n is not None and not 2 <= args.n <= MAX_N:
         raise EvaluateError(f"--n {args.n}: expected between 2 (the Fréchet distance needs two "
                             f"samples) and {MAX_N} (the held-out real images for the floor)")
@@ -120,6 +182,8 @@ def main(argv=None):
             return errors.fail(e)
         if args.json:
             print(json.dumps(result))
+        elif "reference_n" in result:
+            print(format_colour(result))
         else:
             print(format_table(result["source"], result, result["real"]))
         return 0

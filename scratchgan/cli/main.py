@@ -1,4 +1,4 @@
-"""``scratchgan <command> ...`` (also ``python -m scratchgan``): mnist, sample, evaluate."""
+"""``scratchgan <command> ...`` (also ``python -m scratchgan``): mnist, images, sample, evaluate."""
 import importlib
 import sys
 
@@ -7,11 +7,12 @@ from scratchgan import __version__
 # Imported only when asked for, so that each command loads just what it needs.
 COMMANDS = {
     "mnist": ("scratchgan.cli.mnist", "train a GAN on MNIST"),
+    "images": ("scratchgan.cli.images", "train a DCGAN on colour images (a folder, or faces)"),
     "sample": ("scratchgan.cli.sample",
                "draw samples from a checkpoint into a .png grid or a .npy file"),
     "evaluate": ("scratchgan.cli.evaluate", "measure the sample quality of a checkpoint"),
 }
-USAGE = ("usage: scratchgan {mnist,sample,evaluate} [options]   "
+USAGE = ("usage: scratchgan {mnist,images,sample,evaluate} [options]   "
          "(scratchgan <command> --help for its options)")
 
 

@@ -1,13 +1,15 @@
-"""The GANs trained on MNIST, by name: ``G, D = models.build("dcgan", latent_dim=100)``.
+"""The GANs, by name: ``G, D = models.build("dcgan", latent_dim=100)``.
 
-Every generator maps z (N, latent_dim) to images (N, 1, 28, 28) in [-1, 1]; every
-discriminator maps such images to logits (N, 1).
+Every generator maps z (N, latent_dim) to images (N, C, H, W) in [-1, 1]; every discriminator
+maps such images to logits or critic scores (N, 1). "mlp" and "dcgan" draw MNIST's 28x28 digits;
+"image-dcgan" draws colour (or grey) images of any power-of-two size.
 """
-from scratchgan.models import dcgan, mlp
+from scratchgan.models import dcgan, image_dcgan, mlp
 from scratchgan.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from scratchgan.models.image_dcgan import ImageDiscriminator, ImageGenerator
 from scratchgan.models.mlp import MLPDiscriminator, MLPGenerator
 
-BUILDERS = {"mlp": mlp.build, "dcgan": dcgan.build}
+BUILDERS = {"mlp": mlp.build, "dcgan": dcgan.build, "image-dcgan": image_dcgan.build}
 NAMES = tuple(BUILDERS)
 
 
@@ -23,4 +25,4 @@ def build(name, latent_dim=100, **options):
 
 
 __all__ = ["build", "NAMES", "MLPGenerator", "MLPDiscriminator", "DCGANGenerator",
-           "DCGANDiscriminator"]
+           "DCGANDiscriminator", "ImageGenerator", "ImageDiscriminator"]

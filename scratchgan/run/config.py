@@ -9,15 +9,22 @@ import numpy
 
 from scratchgan import backend as B
 from scratchgan import models
+from scratchgan.data import check_image_size
+from scratchgan.losses import LOSSES
 
-# The per-model training defaults, in one place (the DCGAN paper's Adam settings for both).
+# The per-model training defaults, in one place (the DCGAN paper's Adam settings for all; a loss
+# with settings of its own, WGAN-GP's, replaces them: scratchgan.losses).
 MODEL_DEFAULTS = {
     "mlp": dict(batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=20),
     "dcgan": dict(batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=5),
+    "image-dcgan": dict(batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=300),
 }
-DEFAULT_MODEL, DEFAULT_LATENT_DIM, DEFAULT_SEED = "mlp", 100, 0
+DATASET_MODELS = {"mnist": ("mlp", "dcgan"), "images": ("image-dcgan",)}
+IMAGE_DEFAULTS = dict(image_size=32, channels=3, width=64)
+DEFAULT_LATENT_DIM, DEFAULT_SEED, DEFAULT_LOSS = 100, 0, "bce"
 # Fields that shape the networks or the random streams: a resumed run must keep them.
-ARCHITECTURE_FIELDS = ("model", "latent_dim", "model_options", "seed")
+ARCHITECTURE_FIELDS = ("model", "latent_dim", "model_options", "seed", "dataset", "loss",
+                       "image_size", "channels", "width")
 
 
 class ConfigError(ValueError):
@@ -29,7 +36,14 @@ class ConfigError(ValueError):
 class TrainConfig:
     """Everything a run needs. ``None`` means: the checkpoint's value when resuming, else the
     default."""
-    model: str | None = None          # "mlp" or "dcgan"
+    model: str | None = None          # "mlp" or "dcgan" on MNIST; "image-dcgan" on images
+    dataset: str = "mnist"            # "mnist", or "images": a folder, or the shipped faces
+    loss: str | None = None           # "bce" (default), "wgan-gp", "hinge" or "lsgan"
+    n_critic: int | None = None       # D steps per G step (default: the loss's, 5 for wgan-gp)
+    image_size: int | None = None     # images: a power of two (default 32)
+    channels: int | None = None       # images: 3 (colour, default) or 1 (grey)
+    width: int | None = None          # images: the DCGAN's narrowest layer (default 64)
+    flip: bool = False                # images: flip a random half of each batch left to right
     epochs: int | None = None         # total epochs, counting those of a resumed run
     minutes: float | None = None      # wall-clock budget of this invocation, then stop and save
     batch_size: int | None = None
@@ -41,7 +55,7 @@ class TrainConfig:
     seed: int | None = None
     out: str | None = None            # default runs/<model>
     resume: bool = False
-    data: str | None = None           # MNIST folder; None: the files shipped with the package
+    data: str | None = None           # a folder of MNIST idx files or of images; None: shipped
     max_steps: int | None = None      # total optimisation steps, counting those of a resumed run
     backend: str = "numpy"
     show: bool = False                # live matplotlib window, when a display exists
@@ -54,46 +68,71 @@ class TrainConfig:
     progress: bool = True             # tqdm bars
 
 
-def check_model(name):
-    if name not in models.NAMES:
-        raise ConfigError(f"unknown model {name!r}: expected one of {', '.join(models.NAMES)}")
+def check_model(name, dataset="mnist"):
+    if dataset not in DATASET_MODELS:
+        raise ConfigError(f"unknown dataset {dataset!r}: expected one of "
+                          f"{', '.join(DATASET_MODELS)}")
+    if name not in DATASET_MODELS[dataset]:
+        raise ConfigError(f"unknown model {name!r} for {dataset}: expected one of "
+                          f"{', '.join(DATASET_MODELS[dataset])}")
+
+
+def default_model(config):
+    return config.model or DATASET_MODELS[config.dataset][0]
 
 
 def default_out(config):
-    return Path(config.out or Path("runs") / (config.model or DEFAULT_MODEL))
+    return Path(config.out or Path("runs") / default_model(config))
 
 
 def resolve_config(config, saved=None):
     """A copy of ``config`` with every None filled: from the checkpoint's config ``saved``, else
     the defaults."""
     c = dataclasses.replace(config)
-    model = c.model or (saved or {}).get("model") or DEFAULT_MODEL
-    check_model(model)
-    c.model = model
+    if saved is not None:
+        c.dataset = saved.get("dataset", "mnist")
+    c.model = c.model or (saved or {}).get("model") or default_model(c)
+    check_model(c.model, c.dataset)
     if saved is not None:
         for name in ARCHITECTURE_FIELDS:
-            given, kept = getattr(config, name), saved[name]
+            # checkpoints from before --loss and images were all BCE on MNIST
+            given = getattr(config, name)
+            kept = saved.get(name, {"loss": DEFAULT_LOSS, "dataset": "mnist"}.get(name))
             if name == "model_options":
                 given = json_roundtrip(given) if given else None
             if given is not None and given != kept:
                 raise ConfigError(f"--resume: the checkpoint's {name} is {kept!r}, not {given!r}; "
                                   "choose another --out to start a new run")
             setattr(c, name, kept)
-        for name in (*MODEL_DEFAULTS[model], "data", "limit"):
+        for name in (*MODEL_DEFAULTS[c.model], "data", "limit", "n_critic", "flip"):
             if getattr(c, name) is None:
-                setattr(c, name, saved[name])
-    for name, value in MODEL_DEFAULTS[model].items():
+                setattr(c, name, saved.get(name))
+    c.loss = c.loss or DEFAULT_LOSS
+    if c.loss not in LOSSES:
+        raise ConfigError(f"unknown loss {c.loss!r}: expected one of {', '.join(LOSSES)}")
+    loss = LOSSES[c.loss]
+    optimizer = dict(lr_g=loss.optimizer["lr"], lr_d=loss.optimizer["lr"],
+                     beta1=loss.optimizer["betas"][0], beta2=loss.optimizer["betas"][1])
+    for name, value in MODEL_DEFAULTS[c.model].items():
         if getattr(c, name) is None:
-            setattr(c, name, value)
+            setattr(c, name, optimizer.get(name, value) if c.loss != DEFAULT_LOSS else value)
+    c.n_critic = loss.n_critic if c.n_critic is None else c.n_critic
     c.latent_dim = DEFAULT_LATENT_DIM if c.latent_dim is None else c.latent_dim
     c.seed = DEFAULT_SEED if c.seed is None else c.seed
+    if c.dataset == "images":
+        for name, value in IMAGE_DEFAULTS.items():
+            setattr(c, name, value if getattr(c, name) is None else getattr(c, name))
+        if saved is None:
+            c.model_options = dict(size=c.image_size, channels=c.channels, width=c.width,
+                                   d_norm=None if c.loss == "wgan-gp" else "batch",
+                                   **c.model_options)
     c.out = str(default_out(c))
     _check_ranges(c)
     return c
 
 
 def _check_ranges(c):
-    for name in ("epochs", "batch_size", "latent_dim", "log_every", "eval_samples"):
+    for name in ("epochs", "batch_size", "latent_dim", "log_every", "eval_samples", "n_critic"):
         if getattr(c, name) < 1:
             raise ConfigError(f"{_flag(name)} must be at least 1, got {getattr(c, name)}")
     for name in ("minutes", "max_steps", "eval_every", "limit", "lr_g", "lr_d"):
@@ -102,6 +141,15 @@ def _check_ranges(c):
     for name in ("beta1", "beta2"):
         if not 0 <= getattr(c, name) < 1:
             raise ConfigError(f"{name} must be in [0, 1), got {getattr(c, name)}")
+    if c.dataset == "images":
+        try:
+            check_image_size(c.image_size)
+        except ValueError as e:
+            raise ConfigError(f"--image-size: {e}") from None
+        if c.channels not in (1, 3):
+            raise ConfigError(f"channels must be 1 (grey) or 3 (colour), got {c.channels}")
+        if c.width < 1:
+            raise ConfigError(f"width must be at least 1, got {c.width}")
 
 
 def _flag(name):

@@ -18,7 +18,8 @@ from scratchgan.run.checkpoint import FILENAME as CHECKPOINT_NAME
 from scratchgan.run.checkpoint import load_checkpoint, save_checkpoint
 from scratchgan.run.config import ConfigError
 
-HISTORY_COLUMNS = viz.HISTORY_COLUMNS
+HISTORY_BASE = ("epoch", "step", "seconds", "d_loss", "g_loss")  # + the loss's own statistics
+HISTORY_COLUMNS = viz.HISTORY_COLUMNS  # BCE's
 EVAL_COLUMNS = ("epoch", "minutes", "frechet_distance", "classifier_score", "coverage_kl",
                 "nearest_train_distance")
 GRID_ROWS = 8
@@ -29,8 +30,9 @@ OUTPUTS = (CHECKPOINT_NAME, "metrics.csv", "metrics_eval.csv", "losses.png", "me
 class RunFolder:
     """Reads and writes every file of one run's folder; knows their names and formats."""
 
-    def __init__(self, path):
+    def __init__(self, path, history_columns=HISTORY_COLUMNS):
         self.path = Path(path)
+        self.history_columns = history_columns
         self.samples = self.path / "samples"
         self.checkpoint = self.path / CHECKPOINT_NAME
 
@@ -61,14 +63,16 @@ class RunFolder:
         return load_checkpoint(self.checkpoint)
 
     def save_checkpoint(self, modules, optimizers, meta, fixed_noise, history, eval_history):
-        arrays = dict(fixed_noise=fixed_noise, history=_table(history, HISTORY_COLUMNS),
+        arrays = dict(fixed_noise=fixed_noise, history=_table(history, self.history_columns),
                       eval_history=_table(eval_history, EVAL_COLUMNS))
+        meta = dict(meta, history_columns=list(self.history_columns))
         save_checkpoint(self.checkpoint, modules, optimizers, meta, arrays)
 
     @staticmethod
     def saved_histories(checkpoint):
         """(history, eval_history) as lists of row dicts, from a loaded checkpoint."""
-        history = [dict(zip(HISTORY_COLUMNS, row)) for row in checkpoint.arrays["history"].tolist()]
+        columns = checkpoint.meta.get("history_columns", HISTORY_COLUMNS)
+        history = [dict(zip(columns, row)) for row in checkpoint.arrays["history"].tolist()]
         for row in history:
             row["epoch"], row["step"] = int(row["epoch"]), int(row["step"])
         eval_history = [dict(zip(EVAL_COLUMNS, row))
@@ -91,12 +95,12 @@ class RunFolder:
     def start_logs(self, history, eval_history, with_eval):
         """(Re)start the CSVs from the rows the checkpoint knows, so they never hold rows from
         after it."""
-        self._rewrite_csv("metrics.csv", HISTORY_COLUMNS, history)
+        self._rewrite_csv("metrics.csv", self.history_columns, history)
         if with_eval:
             self._rewrite_csv("metrics_eval.csv", EVAL_COLUMNS, eval_history)
 
     def log_step(self, row):
-        self._append_csv("metrics.csv", HISTORY_COLUMNS, row)
+        self._append_csv("metrics.csv", self.history_columns, row)
 
     def log_eval(self, row):
         self._append_csv("metrics_eval.csv", EVAL_COLUMNS, row)

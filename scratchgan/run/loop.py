@@ -19,16 +19,18 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scratchgan import backend as B
 from scratchgan import viz
-from scratchgan.data import BatchIterator, mnist_dataset
+from scratchgan.data import (BatchIterator, DataWarning, load_emoji_faces, load_image_folder,
+                             mnist_dataset)
 from scratchgan.run.config import (ConfigError, TrainConfig, build_models, check_model,
                                    default_out, json_roundtrip, noise, resolve_config)
-from scratchgan.run.folder import EVAL_COLUMNS, RunFolder
+from scratchgan.run.folder import EVAL_COLUMNS, HISTORY_BASE, RunFolder
 from scratchgan.trainer import CollapseMonitor, GANTrainer, thread_policy
 
 GRID_SAMPLES = 64
@@ -110,7 +112,7 @@ class _Run:
         self.callback = callback
         self.say = (lambda msg: _tqdm().write(msg, file=sys.stdout)) if config.progress else print
         if config.model is not None:
-            check_model(config.model)
+            check_model(config.model, config.dataset)
         self.backend = B.get_backend(config.backend)
         self.folder = RunFolder(default_out(config))
         self.folder.create()
@@ -129,7 +131,7 @@ class _Run:
         if saved is not None:
             self._restore(saved)
         self.t0 = time.perf_counter()
-        self.monitor = CollapseMonitor()
+        self.monitor = CollapseMonitor() if c.loss == "bce" else None
         self.window, self.last_draw = None, 0.0
 
     # -- set-up --
@@ -154,11 +156,32 @@ class _Run:
 
     def _batches(self):
         c = self.config
-        images, _ = mnist_dataset(c.data, limit=c.limit)
+        if c.dataset == "mnist":
+            images, _ = mnist_dataset(c.data, limit=c.limit)
+        else:
+            images = self._images()[:c.limit]
         if len(images) < c.batch_size:
             raise ConfigError(f"{len(images)} training images cannot fill one batch of "
                               f"{c.batch_size}")
-        return BatchIterator(images, c.batch_size, seed=c.seed + 2, backend=self.backend.name)
+        return BatchIterator(images, c.batch_size, seed=c.seed + 2, backend=self.backend.name,
+                             flip=c.flip)
+
+    def _images(self):
+        """The image folder's (or the shipped faces') float32 images, saying what was skipped."""
+        c = self.config
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
+            if c.data is None:
+                found = load_emoji_faces(c.image_size, c.channels)
+            else:
+                found = load_image_folder(c.data, c.image_size, c.channels)
+        for warning in caught:
+            self.say(f"warning: {warning.message}")
+        if found.decoded:
+            self.say(f"decoded {found.decoded} images from {found.source} in "
+                     f"{found.decode_seconds:.1f} s ({found.decode_rate:.0f} per second); "
+                     "cached for the next run")
+        return found.to_tanh_range()
 
     def _trainer(self):
         c = self.config
@@ -171,7 +194,9 @@ class _Run:
         self.backend.seed(c.seed + 1)
         if self.backend is B.get_backend("numpy"):
             B.set_num_threads(B.get_num_threads(), by=thread_policy(G, D))
-        return GANTrainer(G, D, c.latent_dim, c.lr_g, c.lr_d, (c.beta1, c.beta2))
+        trainer = GANTrainer(G, D, c.latent_dim, c.lr_g, c.lr_d, (c.beta1, c.beta2), c.loss)
+        self.folder.history_columns = HISTORY_BASE + trainer.loss.stat_names
+        return trainer
 
     def _restore(self, saved):
         c, t = self.config, self.trainer
@@ -184,6 +209,8 @@ class _Run:
         if m["rng"]["backend"] == self.backend.name:
             t.set_rng_state(m["rng"]["noise"])
         self.batches.load_state_dict(m["rng"]["data"])
+        if m.get("g_loss") is not None:
+            t.g_loss = self.backend.xp.asarray(m["g_loss"], dtype=B.DTYPE)
         self.fixed_noise = saved.arrays["fixed_noise"]
         self.history, self.eval_history = RunFolder.saved_histories(saved)
 
@@ -217,7 +244,7 @@ class _Run:
             stopped = None
             with self._progress_bar(first) as bar:
                 for number, batch in enumerate(self.batches.epoch(first), start=first + 1):
-                    stats = self.trainer.train_step(batch)
+                    stats = self.trainer.train_step(batch, self.step % c.n_critic == 0)
                     self.step, self.offset = self.step + 1, number * size
                     bar.update(1)
                     self._after_step(stats, bar)
@@ -301,10 +328,13 @@ class _Run:
         self.folder.log_step(row)
 
     def _report(self, stats, bar):
-        bar.set_postfix({"D loss": f"{stats['d_loss']:.3f}", "G loss": f"{stats['g_loss']:.3f}",
-                         "D(x)": f"{stats['d_real']:.2f}", "D(G(z))": f"{stats['d_fake']:.2f}"},
-                        refresh=False)
-        warning = self.monitor.update(stats, self.epoch + 1, self.step)
+        shown = {"D loss": stats["d_loss"], "G loss": stats["g_loss"]}
+        if "wasserstein" in stats:
+            shown["W"] = stats["wasserstein"]
+        else:
+            shown.update({"D(x)": stats["d_real"], "D(G(z))": stats["d_fake"]})
+        bar.set_postfix({k: f"{v:.3f}" for k, v in shown.items()}, refresh=False)
+        warning = self.monitor and self.monitor.update(stats, self.epoch + 1, self.step)
         if warning:
             self.say(warning)
         if self.window and time.perf_counter() - self.last_draw > 1.0:
@@ -340,9 +370,11 @@ class _Run:
     def _save_checkpoint(self, data_state, stopped):
         c = self.config
         rng = dict(backend=self.backend.name, noise=self.trainer.get_rng_state(), data=data_state)
+        g_loss = self.trainer.g_loss  # reported again by critic-only steps after a resume
         meta = dict(model=c.model, config=json_roundtrip(dataclasses.asdict(c)), epoch=self.epoch,
                     step=self.step, samples_into_epoch=self.offset,
-                    elapsed_seconds=self._seconds(), stopped=stopped, rng=rng)
+                    elapsed_seconds=self._seconds(), stopped=stopped, rng=rng,
+                    g_loss=None if g_loss is None else float(B.to_numpy(g_loss)))
         self.folder.save_checkpoint(self.modules, self.optimizers, meta, self.fixed_noise,
                                     self.history, self.eval_history)
 
