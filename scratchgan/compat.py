@@ -573,6 +573,29 @@ def _install_tensor_methods():
     T.double = lambda self: _to(self, numpy.float64)
     T.long = lambda self: _to(self, numpy.int64)
     T.type = _type
+    T.transpose, T.permute = _transpose, _permute
+    T.__array__ = _to_numpy_array
+
+
+def _transpose(self, *dims):
+    """PyTorch's ``transpose(dim0, dim1)`` swaps two axes; a whole permutation, NumPy's
+    spelling that the engine uses, still works."""
+    dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+    if len(dims) == 2 and self.ndim != 2:
+        return F.swapaxes(self, *dims)
+    return F.transpose(self, *dims)
+
+
+def _permute(self, *dims):
+    return F.transpose(self, *dims)
+
+
+def _to_numpy_array(self, dtype=None, copy=None):
+    """numpy.asarray(cpu_tensor), as PyTorch allows; a GPU tensor must come to the host first."""
+    if B.backend_of(self.array).name != "numpy":
+        raise TypeError(f"can't convert a {B.backend_of(self.array).name} tensor to a NumPy "
+                        "array: use .cpu() (or .numpy()) first")
+    return self.array if dtype is None else self.array.astype(dtype, copy=False)
 
 
 _install_tensor_methods()
