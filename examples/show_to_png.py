@@ -2,7 +2,7 @@
 
 The DCGAN tutorial shows its plots with ``plt.show()``. Run as a script with
 
-    MPLBACKEND=module://show_to_png python examples/dcgan_faces_tutorial.py
+    MPLBACKEND=module://show_to_png python examples/dcgan_tutorial.py
 
 (this folder is on ``sys.path`` because it holds the script), each ``show()`` writes the open
 figures to ``figure_<n>.png`` (n counting 1, 2, ... over the run) in the current directory
