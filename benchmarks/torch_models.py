@@ -16,7 +16,7 @@ from scratchgan import to_numpy
 
 def _copy(dst, src):
     if src is not None:
-        dst.data.copy_(torch.from_numpy(to_numpy(src.data)))
+        dst.data.copy_(torch.from_numpy(to_numpy(src.array)))
 
 
 def _leaf(m):

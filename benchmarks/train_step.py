@@ -98,8 +98,8 @@ class InlineTrainer:
         fake = G(Tensor._wrap(B.normal((real.shape[0], self.latent_dim))))
 
         d_real, d_fake = D(real), D(fake.detach())
-        xp = B.xp_of(d_real.data)
-        ones, zeros = xp.ones_like(d_real.data), xp.zeros_like(d_real.data)
+        xp = B.xp_of(d_real.array)
+        ones, zeros = xp.ones_like(d_real.array), xp.zeros_like(d_real.array)
         loss_d = (F.binary_cross_entropy_with_logits(d_real, ones)
                   + F.binary_cross_entropy_with_logits(d_fake, zeros))
         self.opt_d.zero_grad()

@@ -46,7 +46,7 @@ class SwishArrayBackward(sg.Function):
         return x / (1.0 + B.xp_of(x).exp(-x))
 
     def backward(self, gy):
-        x = self.inputs[0].data
+        x = self.inputs[0].array
         s = 1.0 / (1.0 + B.xp_of(x).exp(-x))
         return gy * sg.Tensor(s + x * s * (1.0 - s))  # a constant: autograd cannot see x in it
 
@@ -68,13 +68,14 @@ def first_derivative():
     # The same function composed from library ops needs no backward of its own at all.
     x2 = sg.tensor(x.numpy(), requires_grad=True)
     composed = x2 * F.sigmoid(x2)
-    composed.sum().backward()
-    print(f"x*sigmoid(x) from library ops gives the same gradient: "
-          f"{np.allclose(x2.grad.numpy(), x.grad.numpy(), atol=1e-6)}")
     # A fused op is one graph node instead of two: fewer intermediate arrays kept for backward.
+    # (Read the graph before backward(): backward frees it, as PyTorch's does.)
     print(f"graph nodes: fused -> {type(y.creator).__name__}(x); composed -> "
           f"{type(composed.creator).__name__}(x, "
           f"{type(composed.creator.inputs[1].creator).__name__}(x))")
+    composed.sum().backward()
+    print(f"x*sigmoid(x) from library ops gives the same gradient: "
+          f"{np.allclose(x2.grad.numpy(), x.grad.numpy(), atol=1e-6)}")
 
 
 def second_derivative():

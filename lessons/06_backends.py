@@ -48,7 +48,7 @@ def the_switch():
           f"(SCRATCHGAN_BACKEND={os.environ.get('SCRATCHGAN_BACKEND', '<unset>')})")
     x = sg.tensor([1.0, 2.0, 3.0])
     print(f"a new tensor lives on {x.device!r}; "
-          f"its array is a {type(x.data).__module__.split('.')[0]}.ndarray")
+          f"its array is a {type(x.array).__module__.split('.')[0]}.ndarray")
     try:
         sg.use_backend("cupy")
         y = sg.tensor([1.0, 2.0, 3.0])
@@ -79,7 +79,7 @@ def forward_backward(model, x):
     model.zero_grad()
     loss = (model(x) ** 2).mean()
     loss.backward()
-    B.synchronize(x.data)  # GPU work is asynchronous: wait before reading a clock
+    B.synchronize(x.array)  # GPU work is asynchronous: wait before reading a clock
     return loss.item(), model[0].weight.grad.numpy()
 
 

@@ -67,7 +67,7 @@ def saturation_demo():
 
 def save_grid(images, path, rows=8):
     """(N, 784) or (N, 1, 28, 28) in [-1, 1] -> one PNG of rows × rows digits."""
-    digits = B.to_numpy(images.data if isinstance(images, sg.Tensor)
+    digits = B.to_numpy(images.array if isinstance(images, sg.Tensor)
                         else images).reshape(-1, 28, 28)
     digits = digits[:rows * rows].reshape(rows, rows, 28, 28)
     grid = digits.transpose(0, 2, 1, 3).reshape(rows * 28, rows * 28)  # rows of digits side by side

@@ -44,8 +44,8 @@ def look_at_the_networks(options):
     sg.seed(0)
     G, D = models.build("dcgan", latent_dim=100, **options)
     print(G)
-    print(f"G: {sum(p.size for p in G.parameters()):,} parameters, D: "
-          f"{sum(p.size for p in D.parameters()):,}\n")
+    print(f"G: {sum(p.numel() for p in G.parameters()):,} parameters, D: "
+          f"{sum(p.numel() for p in D.parameters()):,}\n")
     # Follow the shapes through G, layer by layer (train mode: batch norm uses batch statistics).
     x = sg.tensor(np.random.default_rng(0).standard_normal((4, 100), dtype=np.float32))
     with sg.no_grad():

@@ -15,7 +15,7 @@ class GradcheckError(AssertionError):
 
 
 def _float64_copy(t):
-    data = t.data if isinstance(t, Tensor) else t
+    data = t.array if isinstance(t, Tensor) else t
     copy = B.xp_of(data).array(data, dtype=numpy.float64, copy=True)
     return Tensor._wrap(copy, requires_grad=True)
 
@@ -40,7 +40,7 @@ def _check(fn, inputs, eps, atol, rtol, seed, what):
     """Shared core: compare grad of sum(c * fn(*inputs)) with central differences."""
     rng = numpy.random.default_rng(seed)
     outputs = _as_outputs(fn(*inputs))
-    weights = [_random_like(o.shape, rng, o.data) for o in outputs]
+    weights = [_random_like(o.shape, rng, o.array) for o in outputs]
 
     def objective():
         return _weighted_sum(_as_outputs(fn(*inputs)), weights)
@@ -53,15 +53,15 @@ def _check(fn, inputs, eps, atol, rtol, seed, what):
         analytic = [None] * len(diff)
     worst = (0.0, None)
     for k, (x, g) in enumerate(zip(diff, analytic)):
-        g = numpy.zeros(x.shape) if g is None else B.to_numpy(g.data)
+        g = numpy.zeros(x.shape) if g is None else B.to_numpy(g.array)
         for index in numpy.ndindex(*x.shape):
-            original = x.data[index].item()
+            original = x.array[index].item()
             with enable_grad():  # the objective of gradgradcheck itself runs a backward pass
-                x.data[index] = original + eps
+                x.array[index] = original + eps
                 plus = objective().item()
-                x.data[index] = original - eps
+                x.array[index] = original - eps
                 minus = objective().item()
-            x.data[index] = original
+            x.array[index] = original
             numeric = (plus - minus) / (2 * eps)
             error = abs(numeric - g[index])
             excess = error / (atol + rtol * abs(numeric))
@@ -82,7 +82,7 @@ def _prepare(fn, inputs):
     if not isinstance(fn, Module):
         return fn, inputs, lambda: None
     module, params = fn, fn.parameters()
-    saved = [p.data for p in params]
+    saved = [p.array for p in params]
     module.double()  # parameters and buffers (running statistics) in float64
 
     def call(*args):
@@ -90,7 +90,7 @@ def _prepare(fn, inputs):
 
     def restore():
         for p, data in zip(params, saved):
-            p.data = data
+            p.array = data
         module.float()
     return call, inputs + params, restore
 
@@ -114,8 +114,8 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     rng = numpy.random.default_rng(seed + 1)
     diff_index = [i for i, x in enumerate(xs) if isinstance(x, Tensor)]
     outputs = _as_outputs(call(*xs))
-    out_weights = [_random_like(o.shape, rng, o.data) for o in outputs]
-    grad_weights = [_random_like(xs[i].shape, rng, xs[i].data) for i in diff_index]
+    out_weights = [_random_like(o.shape, rng, o.array) for o in outputs]
+    grad_weights = [_random_like(xs[i].shape, rng, xs[i].array) for i in diff_index]
 
     def first_gradient(*args):
         loss = _weighted_sum(_as_outputs(call(*args)), out_weights)
@@ -124,7 +124,7 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
                  else [None] * len(diff))
         used = [(g, w) for g, w in zip(grads, grad_weights) if g is not None]
         if not used:
-            return Tensor._wrap(B.xp_of(xs[diff_index[0]].data).zeros((), dtype=numpy.float64))
+            return Tensor._wrap(B.xp_of(xs[diff_index[0]].array).zeros((), dtype=numpy.float64))
         return _weighted_sum([g for g, _ in used], [w for _, w in used])
 
     try:

@@ -8,7 +8,7 @@ from scratchgan.tensor import Tensor
 
 
 def _filled(logits, value):
-    xp = B.xp_of(logits.data)
+    xp = B.xp_of(logits.array)
     return Tensor._wrap(xp.full(logits.shape, value, logits.dtype))
 
 

@@ -48,15 +48,15 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
-            data = data.data
+            data = data.array
         owner = B.backend_of(data)
         if dtype is None and not _is_floating_array(data, owner):
             # Python numbers and lists become float32; integer arrays (labels) keep their type.
             if not (isinstance(data, owner.array_type) and data.dtype.kind in "iub"):
                 dtype = B.DTYPE
-        self.data = owner.asarray(data, dtype=dtype)
-        if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"only floating tensors can require grad, got dtype {self.data.dtype}")
+        self.array = owner.asarray(data, dtype=dtype)
+        if requires_grad and self.array.dtype.kind != "f":
+            raise TypeError(f"only floating tensors can require grad, got dtype {self.array.dtype}")
         self.requires_grad = requires_grad
         self.grad = None
         self.creator = None
@@ -65,19 +65,36 @@ class Tensor:
     def _wrap(cls, array, requires_grad=False):
         """Fast path for ops: the array is already a backend array of the right dtype."""
         t = cls.__new__(cls)
-        t.data, t.requires_grad, t.grad, t.creator = array, requires_grad, None, None
+        t.array, t.requires_grad, t.grad, t.creator = array, requires_grad, None, None
         return t
 
     # -- what a user reads --
-    shape = property(lambda self: self.data.shape)
-    dtype = property(lambda self: self.data.dtype)
-    ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
-    device = property(lambda self: B.backend_of(self.data).name)
+    shape = property(lambda self: self.array.shape)
+    dtype = property(lambda self: self.array.dtype)
+    ndim = property(lambda self: self.array.ndim)
+    device = property(lambda self: B.backend_of(self.array).name)
     is_leaf = property(lambda self: self.creator is None)
 
+    def size(self, dim=None):
+        """The shape, or its length along ``dim`` (PyTorch's spelling)."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self):
+        return self.array.size
+
+    @property
+    def data(self):
+        """This tensor's storage as a Tensor that records no graph (as PyTorch's ``.data``): an
+        in-place change to it, ``m.weight.data.normal_(0, 0.02)``, changes this tensor. The
+        engine itself reads the raw array, ``.array``."""
+        return Tensor._wrap(self.array)
+
+    @data.setter
+    def data(self, value):
+        self.array = value.array if isinstance(value, Tensor) else value
+
     def __len__(self):
-        return len(self.data)
+        return len(self.array)
 
     def __repr__(self):
         body = repr(self.numpy()).replace("array(", "tensor(", 1)
@@ -88,10 +105,10 @@ class Tensor:
 
     def numpy(self):
         """A host NumPy copy, whether or not the tensor requires grad."""
-        return B.to_numpy(self.data)
+        return B.to_numpy(self.array)
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.numpy().reshape(()).item()
 
@@ -100,7 +117,7 @@ class Tensor:
 
     def detach(self):
         """The same data, cut from the graph."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self.array)
 
     def requires_grad_(self, flag=True):
         self.requires_grad = flag
@@ -109,26 +126,28 @@ class Tensor:
     def to(self, backend):
         """A copy of this tensor on another backend ("numpy" or "cupy")."""
         target = B.get_backend(backend)
-        if B.backend_of(self.data) is target:
+        if B.backend_of(self.array) is target:
             return self
-        moved = Tensor._wrap(target.asarray(B.to_numpy(self.data)), self.requires_grad)
+        moved = Tensor._wrap(target.asarray(B.to_numpy(self.array)), self.requires_grad)
         return moved
 
     def zero_grad(self):
         self.grad = None
 
-    def backward(self, grad=None, create_graph=False):
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``, as PyTorch does."""
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``, as PyTorch does; the graph is
+        freed on the way unless ``retain_graph`` (which defaults to ``create_graph``)."""
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad: "
                                "no input of the computation has requires_grad=True")
-        if grad is None:
-            if self.data.size != 1:
+        if gradient is None:
+            if self.array.size != 1:
                 raise RuntimeError(f"backward() on a non-scalar tensor of shape {self.shape} "
                                    "needs a gradient argument of the same shape (or reduce it "
                                    "with .sum())")
-            grad = Tensor._wrap(B.xp_of(self.data).ones_like(self.data))
-        _backpropagate([self], [_as_grad(grad, self)], create_graph, inputs=None)
+            gradient = Tensor._wrap(B.xp_of(self.array).ones_like(self.array))
+        keep = create_graph if retain_graph is None else retain_graph
+        _backpropagate([self], [_as_grad(gradient, self)], create_graph, keep, inputs=None)
 
 
 def _is_floating_array(data, owner):
@@ -155,7 +174,7 @@ class Function:
 
     def __call__(self, *inputs):
         inputs = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
-        out = Tensor._wrap(self.forward(*[x.data for x in inputs]))
+        out = Tensor._wrap(self.forward(*[x.array for x in inputs]))
         if _grad_enabled and any(x.requires_grad for x in inputs):
             out.requires_grad, out.creator = True, self
             self.inputs = inputs
@@ -167,6 +186,11 @@ class Function:
     @property
     def output(self):
         return self._output()
+
+    def free(self):
+        """Let go of what backward needed (inputs, saved arrays): called after it ran, unless
+        the graph is retained. A second backward through this op then raises."""
+        self.__dict__ = {"freed": True}
 
     def forward(self, *arrays):
         raise NotImplementedError
@@ -189,6 +213,11 @@ def _topological_order(roots):
         seen.add(id(t))
         stack.append((t, True))
         if t.creator is not None:
+            if "freed" in vars(t.creator):
+                raise RuntimeError(
+                    f"backward through the graph a second time: {type(t.creator).__name__}'s "
+                    "saved values were freed by the first backward; pass retain_graph=True to "
+                    "the first backward() or grad() if you need to go through it again")
             stack.extend((x, False) for x in t.creator.inputs
                          if x.requires_grad and id(x) not in seen)
     return order[::-1]
@@ -204,7 +233,7 @@ def _leading_to(order, wanted):
     return relevant
 
 
-def _backpropagate(outputs, grad_outputs, create_graph, inputs):
+def _backpropagate(outputs, grad_outputs, create_graph, retain_graph, inputs):
     """Run backward from ``outputs``; return grads of ``inputs``, or accumulate into leaves."""
     grads = {}
     for o, g in zip(outputs, grad_outputs):
@@ -237,26 +266,34 @@ def _backpropagate(outputs, grad_outputs, create_graph, inputs):
             if create_graph or not hasattr(f, "fast_backward"):
                 gxs = f.backward(g)
             else:
-                gxs = tuple(None if a is None else Tensor._wrap(a) for a in f.fast_backward(g.data))
+                gxs = tuple(None if a is None else Tensor._wrap(a)
+                            for a in f.fast_backward(g.array))
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             for x, gx, needed in zip(f.inputs, gxs, f.needs_input_grad):
                 if gx is None or not needed:
                     continue
                 grads[id(x)] = grads[id(x)] + gx if id(x) in grads else gx
+            if not retain_graph:
+                f.free()
     return found
 
 
 def _laid_out_like(g, t):
     """g in t's memory layout, as PyTorch's .grad is: a Linear weight's gradient arrives
     transposed, and the optimizer would stride through it in every one of its passes."""
-    if t.data.flags.c_contiguous and not g.data.flags.c_contiguous:
-        return Tensor._wrap(B.xp_of(g.data).ascontiguousarray(g.data))
+    if t.array.flags.c_contiguous and not g.array.flags.c_contiguous:
+        return Tensor._wrap(B.xp_of(g.array).ascontiguousarray(g.array))
     return g
 
 
-def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False):
-    """d(outputs)/d(inputs) as a tuple of Tensors, leaving every ``.grad`` untouched."""
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=False):
+    """d(outputs)/d(inputs) as a tuple of Tensors, leaving every ``.grad`` untouched.
+
+    As torch.autograd.grad: the graph is freed unless ``retain_graph`` (default: ``create_graph``);
+    ``only_inputs`` is accepted and ignored, as PyTorch does.
+    """
     single = isinstance(outputs, Tensor)
     outputs = [outputs] if single else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -269,12 +306,13 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
         if not o.requires_grad:
             raise RuntimeError("grad(): an output does not require grad")
         if g is None:
-            if o.data.size != 1:
+            if o.array.size != 1:
                 raise RuntimeError(f"grad(): output of shape {o.shape} is not a scalar; "
                                    "pass grad_outputs of the same shape")
-            g = Tensor._wrap(B.xp_of(o.data).ones_like(o.data))
+            g = Tensor._wrap(B.xp_of(o.array).ones_like(o.array))
         seeds.append(_as_grad(g, o))
-    found = _backpropagate(outputs, seeds, create_graph, inputs)
+    keep = create_graph if retain_graph is None else retain_graph
+    found = _backpropagate(outputs, seeds, create_graph, keep, inputs)
     result = []
     for i, x in enumerate(inputs):
         g = found.get(id(x))
@@ -291,8 +329,8 @@ def as_tensor(x, like=None):
     """A Tensor for ``x``; numbers take the dtype and backend of ``like``."""
     if isinstance(x, Tensor):
         return x
-    if like is not None and not isinstance(x, B.backend_of(like.data).array_type):
-        return Tensor._wrap(B.xp_of(like.data).asarray(x, dtype=like.dtype))
+    if like is not None and not isinstance(x, B.backend_of(like.array).array_type):
+        return Tensor._wrap(B.xp_of(like.array).asarray(x, dtype=like.dtype))
     return Tensor(x)
 
 

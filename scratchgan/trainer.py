@@ -32,12 +32,12 @@ def generate_images(generator, z, batch_size=500):
 
     Batches bound the memory a large N needs; the generator's train/eval mode is restored after.
     """
-    owner = B.backend_of(generator.parameters()[0].data)
+    owner = B.backend_of(generator.parameters()[0].array)
     was_training = generator.training
     generator.eval()
     try:
         with no_grad():
-            parts = [B.to_numpy(generator(Tensor._wrap(owner.asarray(z[i:i + batch_size]))).data)
+            parts = [B.to_numpy(generator(Tensor._wrap(owner.asarray(z[i:i + batch_size]))).array)
                      for i in range(0, len(z), batch_size)]
     finally:
         generator.train(was_training)
@@ -51,15 +51,15 @@ class GANTrainer:
     def __init__(self, generator, discriminator, latent_dim=100, lr_g=2e-4, lr_d=2e-4,
                  betas=(0.5, 0.999)):
         self.generator, self.discriminator, self.latent_dim = generator, discriminator, latent_dim
-        self.backend = B.backend_of(generator.parameters()[0].data)
-        if B.backend_of(discriminator.parameters()[0].data) is not self.backend:
+        self.backend = B.backend_of(generator.parameters()[0].array)
+        if B.backend_of(discriminator.parameters()[0].array) is not self.backend:
             raise ValueError("GANTrainer: the generator and the discriminator live on different "
                              "backends")
         self.opt_g = Adam(generator.parameters(), lr=lr_g, betas=betas)
         self.opt_d = Adam(discriminator.parameters(), lr=lr_d, betas=betas)
 
     def _as_batch(self, real):
-        data = real.data if isinstance(real, Tensor) else real
+        data = real.array if isinstance(real, Tensor) else real
         if not isinstance(data, self.backend.array_type):
             data = self.backend.asarray(data)
         if data.dtype != B.DTYPE or data.ndim != 4:
@@ -86,8 +86,8 @@ class GANTrainer:
         self.opt_d.step()
         # Keep D's numbers, drop its graphs: their saved activations need not outlive this update.
         with no_grad():
-            d_stats = [d_loss.data, F.sigmoid(real_logits).data.mean(),
-                       F.sigmoid(fake_logits).data.mean()]
+            d_stats = [d_loss.array, F.sigmoid(real_logits).array.mean(),
+                       F.sigmoid(fake_logits).array.mean()]
         del d_loss, real_logits, fake_logits
 
         # Generator: a fresh pass through the updated D, labelled "real" (non-saturating loss).
@@ -102,7 +102,7 @@ class GANTrainer:
         self.opt_g.step()
 
         xp = self.backend.xp
-        stats = xp.stack([d_stats[0], g_loss.data, d_stats[1], d_stats[2]])
+        stats = xp.stack([d_stats[0], g_loss.array, d_stats[1], d_stats[2]])
         d_loss, g_loss, d_real, d_fake = B.to_numpy(stats).tolist()  # the step's one host transfer
         return dict(d_loss=d_loss, g_loss=g_loss, d_real=d_real, d_fake=d_fake)
 

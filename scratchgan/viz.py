@@ -24,7 +24,7 @@ def image_grid(samples, nrow=None, padding=2, pad_value=128):
     ``nrow`` images per row (default: a square-ish grid); a ``padding``-pixel grey frame keeps
     the black MNIST backgrounds apart. Backend arrays and Tensors are copied to the host.
     """
-    samples = numpy.asarray(B.to_numpy(getattr(samples, "data", samples)), dtype=numpy.float32)
+    samples = numpy.asarray(B.to_numpy(getattr(samples, "array", samples)), dtype=numpy.float32)
     if samples.ndim == 4:
         if samples.shape[1] != 1:
             raise ValueError(f"image_grid: expected one channel (N, 1, H, W), got {samples.shape}")

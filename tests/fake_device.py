@@ -2,7 +2,7 @@
 
 CuPy arrays cannot be turned into NumPy arrays implicitly, NumPy functions refuse them, and
 ``numpy_array + cupy_array`` is a TypeError. ``FakeArray`` behaves the same, so a library call
-such as ``numpy.exp(t.data)`` or ``numpy.add.at(...)`` on a data array fails on this backend in
+such as ``numpy.exp(t.array)`` or ``numpy.add.at(...)`` on a data array fails on this backend in
 CI, without a GPU. ``xp`` is the fake array module (what ``cupy`` is to CuPy) and
 ``FakeBackend`` the Backend registered under the name "fake".
 

@@ -85,7 +85,7 @@ def test_detach_cuts_the_graph():
     x = leaf([2.0])
     y = x * x
     d = y.detach()
-    assert d.creator is None and not d.requires_grad and d.data is y.data
+    assert d.creator is None and not d.requires_grad and d.array is y.array
     (d * x).sum().backward()
     numpy.testing.assert_allclose(x.grad.numpy(), [4.0])  # d counted as a constant
 
@@ -194,7 +194,8 @@ def test_float32_through_a_float32_model():
 
 def test_tensor_basics():
     t = Tensor([[1, 2], [3, 4]])
-    assert (t.dtype == numpy.float32 and t.shape == (2, 2) and t.ndim == 2 and t.size == 4
+    assert (t.dtype == numpy.float32 and t.shape == t.size() == (2, 2) and t.size(1) == 2
+            and t.ndim == 2 and t.numel() == 4
             and len(t) == 2)
     assert t.device == "numpy" and t.is_leaf and not t.requires_grad
     labels = Tensor(numpy.array([1, 2]))

@@ -24,12 +24,12 @@ def device(request):
 
 def assert_on(device, t, what):
     array_type = B.get_backend(device).array_type
-    assert isinstance(t.data, array_type), (f"{what}: {type(t.data).__name__}, "
+    assert isinstance(t.array, array_type), (f"{what}: {type(t.array).__name__}, "
                                             f"not {array_type.__name__}")
 
 
 def assert_close(got, expected, device, what, tolerance=TOLERANCE):
-    numpy.testing.assert_allclose(B.to_numpy(got.data), B.to_numpy(expected.data), err_msg=what,
+    numpy.testing.assert_allclose(B.to_numpy(got.array), B.to_numpy(expected.array), err_msg=what,
                                   **tolerance[device])
 
 
@@ -208,7 +208,7 @@ def run_op(name, backend):
 def check_dropout(out, x, p=0.5):
     """A device's own random stream: kept elements are x/(1 − p), and the gradient shares the
     mask."""
-    y, xs, g = (B.to_numpy(a) for a in (out.data, x.data, x.grad.data))
+    y, xs, g = (B.to_numpy(a) for a in (out.array, x.array, x.grad.array))
     kept = y != 0
     numpy.testing.assert_allclose(y[kept], xs[kept] / (1 - p), rtol=1e-6)
     assert ((g != 0) == kept).all() and 0 < kept.sum() < kept.size
@@ -384,8 +384,8 @@ def test_module_moves_and_saves(device):
     state = moved.state_dict()
     assert all(isinstance(v, numpy.ndarray) for v in state.values())
     back = moved.to("numpy")
-    assert all(isinstance(p.data, numpy.ndarray) for p in back.parameters())
-    assert isinstance(Tensor(x).to(device).to("numpy").data, numpy.ndarray)
+    assert all(isinstance(p.array, numpy.ndarray) for p in back.parameters())
+    assert isinstance(Tensor(x).to(device).to("numpy").array, numpy.ndarray)
 
 
 def test_gradcheck_runs_on_device(device):

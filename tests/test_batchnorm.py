@@ -86,8 +86,8 @@ def test_eval_uses_running_statistics(spatial, data):
     shape = data.draw(bn_inputs(spatial))[0]
     C = shape[1]
     layer = nn.BatchNorm2d(C) if spatial else nn.BatchNorm1d(C)
-    layer.weight.data[...] = data.draw(arrays((C,)))
-    layer.bias.data[...] = data.draw(arrays((C,)))
+    layer.weight.array[...] = data.draw(arrays((C,)))
+    layer.bias.array[...] = data.draw(arrays((C,)))
     # one training step moves the stats
     layer(Tensor(data.draw(arrays(shape)).astype(numpy.float32)))
     rm, rv = layer.running_mean.numpy().copy(), layer.running_var.numpy().copy()
@@ -150,8 +150,8 @@ def test_layer_gradcheck(layer_type, spatial, training, data):
     """The layers, parameters included, in both modes; then their second derivatives."""
     shape, view, base = data.draw(bn_inputs(spatial))
     layer = layer_type(shape[1])
-    layer.weight.data[...] = data.draw(arrays((shape[1],), floats(0.5, 2.0)))
-    layer.running_var.data[...] = data.draw(arrays((shape[1],), floats(0.2, 2.0)))
+    layer.weight.array[...] = data.draw(arrays((shape[1],), floats(0.5, 2.0)))
+    layer.running_var.array[...] = data.draw(arrays((shape[1],), floats(0.2, 2.0)))
     layer.train(training)
     assert gradcheck(layer, [Tensor(view(base))])
     assert gradgradcheck(layer, [Tensor(view(base))])

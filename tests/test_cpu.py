@@ -143,7 +143,7 @@ def _data(*shape, seed=1):
 
 def _grads(y, *inputs):
     y.backward(Tensor(_data(*y.shape, seed=9)))
-    return [y.data] + [t.grad.data for t in inputs]
+    return [y.array] + [t.grad.array for t in inputs]
 
 
 @pytest.mark.parametrize("case", ["conv2d", "conv_transpose2d", "conv_transpose2d_stride1"])
@@ -168,7 +168,7 @@ def test_batch_norm_cut_by_channels_gives_the_same_numbers(shape):
     def compute():
         x = Tensor(_data(*shape), requires_grad=True)
         bn = nn.BatchNorm(shape[1])
-        return _grads(bn(x), x, bn.weight, bn.bias) + [bn.running_mean.data, bn.running_var.data]
+        return _grads(bn(x), x, bn.weight, bn.bias) + [bn.running_mean.array, bn.running_var.array]
     _assert_same_for_any_thread_count(compute)
 
 
@@ -195,7 +195,7 @@ def test_a_dcgan_training_step_gives_the_same_weights_on_any_number_of_threads()
         trainer = GANTrainer(G, D)
         threads.set_num_threads(threads.get_num_threads(), by=thread_policy(G, D))
         trainer.train_step(_data(32, 1, 28, 28).clip(-1, 1))
-        return [p.data for p in G.parameters() + D.parameters()]
+        return [p.array for p in G.parameters() + D.parameters()]
     _assert_same_for_any_thread_count(compute)
 
 
@@ -210,11 +210,11 @@ def test_blas_runs_the_threads_of_a_dense_gan_and_scratchgan_those_of_a_convolut
 def test_adam_updates_in_place_on_recycled_gradients():
     p = Tensor(_data(1024, 512), requires_grad=True)
     opt = Adam([p], lr=1e-3)
-    before = p.data.copy()
+    before = p.array.copy()
     p.grad = Tensor(B.get_backend("numpy").empty(p.shape))
-    p.grad.data[...] = 1.0
+    p.grad.array[...] = 1.0
     opt.step()
-    numpy.testing.assert_allclose(p.data, before - 1e-3, rtol=0, atol=1e-6)
+    numpy.testing.assert_allclose(p.array, before - 1e-3, rtol=0, atol=1e-6)
 
 
 # -- pooled memory --

@@ -182,4 +182,4 @@ def test_fast_backward_equals_backward(name, shape, seed):
     fast = grad(op(x, w, b), [x, w, b], gy)  # create_graph=False: the engine takes fast_backward
     written = grad(op(x, w, b), [x, w, b], gy, create_graph=True)  # backward, in Tensor ops
     for f, s in zip(fast, written):
-        numpy.testing.assert_allclose(f.data, s.data, rtol=1e-4, atol=1e-4)
+        numpy.testing.assert_allclose(f.array, s.array, rtol=1e-4, atol=1e-4)

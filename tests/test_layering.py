@@ -7,9 +7,9 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "scratchgan"
 LAYERS = {
     "arrays": ("backend",),
-    "engine": ("tensor", "functional", "nn", "optim", "gradcheck"),
+    "engine": ("tensor", "functional", "nn", "optim", "gradcheck", "compat", "autograd"),
     "GANs": ("models", "losses", "trainer"),
-    "runs": ("data", "metrics", "viz", "run"),
+    "runs": ("data", "metrics", "viz", "run", "utils"),
     "commands": ("cli", "__main__", "mnist"),
 }
 RANK = {name: rank for rank, names in enumerate(LAYERS.values()) for name in names}

@@ -249,9 +249,9 @@ def test_repr_is_readable():
                           nn.Linear(8, 1))
     assert repr(model) == (
         "Sequential(\n"
-        "  (0): Conv2d(1, 2, kernel_size=3, stride=2, padding=1)\n"
+        "  (0): Conv2d(1, 2, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))\n"
         "  (1): LeakyReLU(negative_slope=0.2)\n"
-        "  (2): Flatten()\n"
+        "  (2): Flatten(start_dim=1, end_dim=-1)\n"
         "  (3): Linear(in_features=8, out_features=1, bias=True)\n"
         ")")
 
@@ -260,7 +260,7 @@ def test_to_numpy_backend():
     model = small_model()
     weight = model[0].weight
     assert model.to("numpy") is model
-    assert model[0].weight is weight and isinstance(weight.data, numpy.ndarray)
+    assert model[0].weight is weight and isinstance(weight.array, numpy.ndarray)
     assert model[1].running_mean.device == "numpy"
 
 
@@ -298,5 +298,5 @@ def test_loss_modules_call_their_functional_losses(reduction):
              (nn.CrossEntropyLoss, F.cross_entropy, logits, labels)]
     for module, function, x, t in pairs:
         loss = module(reduction=reduction)
-        numpy.testing.assert_array_equal(loss(x, t).data, function(x, t, reduction).data)
+        numpy.testing.assert_array_equal(loss(x, t).array, function(x, t, reduction).array)
         assert repr(loss) == f"{module.__name__}(reduction={reduction!r})"

@@ -27,8 +27,8 @@ def test_views_hand_ops_non_contiguous_arrays():
     assert strided.base_shape == (4, 5) and transposed.base_shape == (4, 6)
     seen = strided(Tensor(numpy.arange(20.0).reshape(4, 5)))
     numpy.testing.assert_array_equal(seen.numpy(), [[5.0, 7.0, 9.0], [15.0, 17.0, 19.0]])
-    assert not seen.data.flags.c_contiguous
-    assert not transposed(base).data.flags.c_contiguous and transposed(base).shape == (6, 4)
+    assert not seen.array.flags.c_contiguous
+    assert not transposed(base).array.flags.c_contiguous and transposed(base).shape == (6, 4)
 
 
 UNARY = {

@@ -302,7 +302,7 @@ def test_nan_loss_stops_naming_the_step_and_keeps_the_good_checkpoint(tmp_path):
     def poison_after_first_epoch(event):
         if event.kind == "epoch" and event.epoch == 1:
             w = event.trainer.generator.parameters()[-1]
-            w.data[...] = numpy.nan
+            w.array[...] = numpy.nan
 
     with pytest.raises(TrainingDiverged, match=r"epoch 2, step 6.*last good checkpoint"):
         train(tiny_config(tmp_path, epochs=3), callback=poison_after_first_epoch)
@@ -387,7 +387,7 @@ def test_a_whole_run_on_a_strict_device_backend(tmp_path):
     """The loop, grids, checkpoint and resume touch device arrays only through the backend."""
     from fake_device import FAKE
     result = train(tiny_config(tmp_path, epochs=1, backend=FAKE.name))
-    assert result.stopped == "completed" and isinstance(result.generator.parameters()[0].data,
+    assert result.stopped == "completed" and isinstance(result.generator.parameters()[0].array,
                                                         FAKE.array_type)
     resumed = train(tiny_config(tmp_path, epochs=2, backend=FAKE.name, resume=True))
     assert resumed.step == 10 and numpy.isfinite([r["d_loss"] for r in resumed.history]).all()

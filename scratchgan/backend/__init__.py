@@ -16,16 +16,23 @@ from scratchgan.backend.gpu import INSTALL_HINT, load_cupy
 from scratchgan.backend.plain import DTYPE, Backend, BackendError, in_memory_order
 
 _backends = {"numpy": NumpyBackend()}
+DEVICES = {"cpu": "numpy", "cuda": "cupy"}  # PyTorch's device names for the two backends
 _active = _backends["numpy"]
 xp = _active.xp  # the active array module; read it as ``backend.xp`` so that a switch is seen
 
 
 def get_backend(name=None):
-    """The Backend called ``name`` (the active one if None), loading CuPy on first use."""
+    """The Backend called ``name`` (the active one if None), loading CuPy on first use.
+
+    PyTorch's device names work too: "cpu" is NumPy, "cuda" and "cuda:0" are CuPy, and so is a
+    device object whose ``type`` is one of them.
+    """
     if name is None:
         return _active
     if isinstance(name, Backend):
         return name
+    name = str(getattr(name, "type", name))
+    name = DEVICES.get(name.split(":")[0], name)
     if name not in _backends:
         if name != "cupy":
             raise BackendError(f"unknown backend {name!r}: expected one of 'numpy', 'cupy'")

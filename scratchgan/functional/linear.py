@@ -35,7 +35,7 @@ def _T(t):
 
 def _column_major(t):
     """A 2-D operand stored transposed, as xᵀ in W @ xᵀ."""
-    flags = t.data.flags
+    flags = t.array.flags
     return t.ndim == 2 and flags.f_contiguous and not flags.c_contiguous
 
 

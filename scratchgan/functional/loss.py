@@ -20,7 +20,7 @@ def _as_target(target, input):  # noqa: A002
     if isinstance(target, Tensor):
         return target
     target = as_tensor(target, like=input)
-    return target if target.dtype == input.dtype else Tensor._wrap(target.data.astype(input.dtype))
+    return target if target.dtype == input.dtype else Tensor._wrap(target.array.astype(input.dtype))
 
 
 def _check_same_shape(name, a, b):
@@ -46,8 +46,9 @@ class BCE(Function):
     # dp = gy·(p − t)/(p(1 − p))
     def forward(self, p, t):
         xp = B.xp_of(p)
-        log_p = xp.maximum(xp.log(p), -100)
-        log_q = xp.maximum(xp.log(1 - p), -100)
+        # log(max(p, 1e-44)) is below -100 wherever log p is, without log(0)'s warning
+        log_p = xp.maximum(xp.log(xp.maximum(p, 1e-44)), -100)
+        log_q = xp.maximum(xp.log(xp.maximum(1 - p, 1e-44)), -100)
         return -(t * log_p + (1 - t) * log_q)
 
     def backward(self, gy):
@@ -85,7 +86,7 @@ def binary_cross_entropy(input, target, reduction="mean"):  # noqa: A002
     """BCE on probabilities in [0, 1] (prefer the logits version: it cannot saturate)."""
     target = _as_target(target, input)
     _check_same_shape("binary_cross_entropy", input, target)
-    data = input.data
+    data = input.array
     if data.size and bool(((data < 0) | (data > 1)).any()):
         raise ValueError("binary_cross_entropy: input must be probabilities in [0, 1]; "
                          "use binary_cross_entropy_with_logits for logits")
@@ -111,8 +112,8 @@ def cross_entropy(logits, target, reduction="mean"):
     """Cross entropy of (N, classes) logits against integer class labels (N,)."""
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: expected logits (N, classes), got shape {logits.shape}")
-    labels = target.data if isinstance(target, Tensor) else target
-    xp = B.xp_of(logits.data)
+    labels = target.array if isinstance(target, Tensor) else target
+    xp = B.xp_of(logits.array)
     labels = xp.asarray(labels)
     if labels.shape != (logits.shape[0],):
         raise ValueError(f"cross_entropy: expected {logits.shape[0]} integer labels, got shape "

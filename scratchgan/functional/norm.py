@@ -29,17 +29,17 @@ class BatchNorm(Function):
         xhat = centred * invstd
         gbeta = gy.sum(axes, keepdims=True)
         ggamma = (gy * xhat).sum(axes, keepdims=True)
-        count = x.size // x.shape[1]
+        count = x.numel() // x.shape[1]
         gx = gamma.reshape(shape) * invstd * (gy - gbeta / count - xhat * (ggamma / count))
         return gx, ggamma.reshape(-1), gbeta.reshape(-1)
 
     def fast_backward(self, gy):
         x, gamma, _ = self.inputs
-        return B.batch_norm_grad(gy, x.data, gamma.data, self.mean, self.var, self.eps)
+        return B.batch_norm_grad(gy, x.array, gamma.array, self.mean, self.var, self.eps)
 
 
 def _array(t):
-    return t.data if isinstance(t, Tensor) else t
+    return t.array if isinstance(t, Tensor) else t
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
@@ -52,13 +52,13 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected input (N, C) or (N, C, H, W), got shape {x.shape}")
     C = x.shape[1]
-    xp = B.xp_of(x.data)
+    xp = B.xp_of(x.array)
     if weight is None:
         weight = Tensor._wrap(xp.ones(C, dtype=x.dtype))
     if bias is None:
         bias = Tensor._wrap(xp.zeros(C, dtype=x.dtype))
     if training:
-        count = x.size // C
+        count = x.numel() // C
         if count < 2:
             raise ValueError(f"batch_norm: training needs more than one value per channel, "
                              f"got input {x.shape}")

@@ -90,7 +90,7 @@ def _run(images, fn, batch_size, backend):
     with no_grad():
         for start in range(0, len(images), batch_size):
             batch = Tensor(owner.asarray(images[start:start + batch_size]))
-            outs.append(B.to_numpy(fn(model, batch).data))
+            outs.append(B.to_numpy(fn(model, batch).array))
     return numpy.concatenate(outs) if outs else numpy.zeros((0, 0), numpy.float32)
 
 

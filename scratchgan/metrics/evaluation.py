@@ -52,7 +52,7 @@ def evaluate_samples(samples, n=None, reference="test", train_subset_size=TRAIN_
     training images) and ``n``. Compare with ``real_floor(n)``: the Fréchet distance depends on n.
     """
     if isinstance(samples, Tensor):
-        samples = samples.data
+        samples = samples.array
     samples = check_samples(B.to_numpy(samples))
     if n is not None:
         if not 2 <= n <= len(samples):

@@ -383,7 +383,7 @@ def _import_metrics():
 
 
 def _all_finite(module):
-    return all(bool(B.xp_of(p.data).isfinite(p.data).all()) for p in module.parameters())
+    return all(bool(B.xp_of(p.array).isfinite(p.array).all()) for p in module.parameters())
 
 
 def _tqdm():
