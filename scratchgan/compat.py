@@ -10,13 +10,29 @@ import builtins
 import io
 import pickle
 import types
+
 import numpy
 
 from scratchgan import backend as B
 from scratchgan import functional as F
-from scratchgan.tensor import Tensor, enable_grad, is_grad_enabled, no_grad
+from scratchgan.tensor import Tensor, _GradMode, is_grad_enabled
 
-Size = tuple
+
+class Size(tuple):
+    """torch.Size: a tuple of dimensions (``x.size()``); ``torch.FloatTensor(x.size())`` reads it
+    as a shape where a plain tuple is data."""
+
+    def __getitem__(self, index):
+        item = super().__getitem__(index)
+        return Size(item) if isinstance(index, slice) else item
+
+    def __repr__(self):
+        return f"scratchgan.Size({list(self)})"
+
+    def numel(self):
+        return builtins.int(numpy.prod(self, dtype=numpy.int64))
+
+
 _DTYPES = dict(float32=numpy.float32, float=numpy.float32, float64=numpy.float64,
                double=numpy.float64, float16=numpy.float16, half=numpy.float16,
                int64=numpy.int64, long=numpy.int64, int32=numpy.int32, int=numpy.int32,
@@ -45,11 +61,33 @@ class device:  # noqa: N801  (torch.device's name)
         return f"device(type={self.type!r}" + (f", index={self.index})" if self.index is not None
                                                else ")")
 
+    @classmethod
+    def of(cls, array):
+        """The device of a backend array: cpu for NumPy, cuda:0 for CuPy, else the backend's
+        name (the tests' fake device)."""
+        name = B.backend_of(array).name
+        self = cls.__new__(cls)
+        self.type = {"numpy": "cpu", "cupy": "cuda"}.get(name, name)
+        self.index = 0 if name == "cupy" else None
+        return self
+
     def __eq__(self, other):
-        return str(self) == str(other)
+        if isinstance(other, str) and other in _BACKEND_DEVICES:  # t.device == "numpy"
+            return self.type == _BACKEND_DEVICES[other]
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except RuntimeError:
+                return False
+        if not isinstance(other, device):
+            return NotImplemented
+        return (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self):
         return hash(str(self))
+
+
+_BACKEND_DEVICES = {backend: kind for kind, backend in B.DEVICES.items()}
 
 
 def _cuda_is_available():
@@ -106,17 +144,23 @@ def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    """As torch.full: the dtype follows ``fill_value`` (bool, int64, else the default float)."""
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if dtype is None:
+        dtype = (numpy.bool_ if isinstance(fill_value, (builtins.bool, numpy.bool_)) else
+                 numpy.int64 if isinstance(fill_value, (builtins.int, numpy.integer)) else B.DTYPE)
     backend = _backend(device)
-    array = backend.xp.full(_shape((size,)), fill_value, dtype=dtype or B.DTYPE)
+    array = backend.xp.full(_shape((size,)), fill_value, dtype=dtype)
     return _made(array, requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return full(_shape(size), 0, dtype, device, requires_grad)
+    return full(_shape(size), 0, dtype or B.DTYPE, device, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    return full(_shape(size), 1, dtype, device, requires_grad)
+    return full(_shape(size), 1, dtype or B.DTYPE, device, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
@@ -152,11 +196,20 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         if target is not owner:
             array = target.asarray(B.to_numpy(array))
     else:
-        host = numpy.array(data, dtype=dtype)
-        if dtype is None and host.dtype == numpy.float64:
+        host = numpy.array(_host_values(data), dtype=dtype)
+        if dtype is None and host.dtype == numpy.float64 and not isinstance(data, numpy.generic):
             host = host.astype(B.DTYPE)
         array = target.asarray(host)
     return _made(array, requires_grad)
+
+
+def _host_values(data):
+    """Lists of numbers and one-element tensors, as PyTorch reads them: each tensor its value."""
+    if isinstance(data, Tensor):
+        return data.item()
+    if isinstance(data, (list, tuple)):
+        return [_host_values(d) for d in data]
+    return data
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -190,8 +243,19 @@ def stack(tensors, dim=0):
     return F.concat([t.unsqueeze(dim) for t in tensors], dim)
 
 
-def set_grad_enabled(mode):
-    return enable_grad() if mode else no_grad()
+class set_grad_enabled:  # noqa: N801  (PyTorch's name)
+    """Switch gradient recording on or off now, as torch.set_grad_enabled(False) does; used as
+    ``with set_grad_enabled(mode):``, the previous mode is back after the block."""
+
+    def __init__(self, mode):
+        self._mode = _GradMode(builtins.bool(mode))
+        self._mode.__enter__()
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        self._mode.__exit__(*exc)
 
 
 # Math functions that PyTorch also has at the top level: torch.mean(x), torch.exp(x), ...
@@ -217,7 +281,7 @@ class _LegacyTensor:
         self.dtype, self.device = dtype, device
 
     def __call__(self, *args):
-        if len(args) == 1 and not isinstance(args[0], builtins.int):
+        if len(args) == 1 and not isinstance(args[0], (builtins.int, Size)):
             return tensor(args[0], dtype=self.dtype, device=self.device)
         return zeros(*args, dtype=self.dtype, device=self.device)
 
@@ -254,16 +318,19 @@ cudnn = backends.cudnn
 # -- save and load: tensors, arrays, numbers and containers of them, as torch.save/load --
 
 class _HostArray:
-    """A tensor on its way to disk: host array plus whether it was a Tensor."""
+    """A tensor on its way to disk: host array, whether it was a Tensor, and its backend."""
 
-    def __init__(self, array, was_tensor):
-        self.array, self.was_tensor = array, was_tensor
+    backend = "numpy"
+
+    def __init__(self, array, was_tensor, backend="numpy"):
+        self.array, self.was_tensor, self.backend = array, was_tensor, backend
 
 
 def _to_host(obj):
     if isinstance(obj, Tensor):
-        return _HostArray(B.to_numpy(obj.array), True)
-    if isinstance(obj, numpy.ndarray) or hasattr(obj, "shape") and hasattr(obj, "dtype"):
+        return _HostArray(B.to_numpy(obj.array), True, B.backend_of(obj.array).name)
+    if isinstance(obj, numpy.ndarray) or (hasattr(obj, "shape") and hasattr(obj, "dtype")
+                                          and not isinstance(obj, numpy.generic)):
         return _HostArray(B.to_numpy(obj), False)
     if isinstance(obj, dict):
         return type(obj)((k, _to_host(v)) for k, v in obj.items())
@@ -274,7 +341,8 @@ def _to_host(obj):
 
 def _from_host(obj, backend):
     if isinstance(obj, _HostArray):
-        array = backend.asarray(obj.array)
+        target = _saved_backend(obj.backend) if backend is None else backend
+        array = target.asarray(obj.array)
         return Tensor._wrap(array) if obj.was_tensor else obj.array
     if isinstance(obj, dict):
         return type(obj)((k, _from_host(v, backend)) for k, v in obj.items())
@@ -301,7 +369,8 @@ class _SafeUnpickler(pickle.Unpickler):
                ("numpy.core.multiarray", "_reconstruct"),
                ("numpy._core.multiarray", "_reconstruct"),
                ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-               ("builtins", "slice"), (__name__, "_HostArray")}
+               ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+               ("builtins", "slice"), (__name__, "_HostArray"), (__name__, "Size")}
 
     def find_class(self, module, name):
         if (module, name) in self.ALLOWED or module == "numpy" and name.startswith("dtype"):
@@ -310,8 +379,29 @@ class _SafeUnpickler(pickle.Unpickler):
                                      "scratchgan.load does not read (only what save writes)")
 
 
+def _saved_backend(name):
+    try:
+        return B.get_backend(name)
+    except B.BackendError as e:
+        raise RuntimeError(f"load: the file holds tensors saved on {name!r}, which is not "
+                           f"available here ({e}); pass map_location='cpu'") from None
+
+
+def _map_location(where):
+    """The backend that ``map_location`` names; None keeps each tensor's saved device. A
+    function (``lambda storage, loc: storage``) keeps tensors on the CPU, as PyTorch's does."""
+    if where is None:
+        return None
+    if isinstance(where, dict):  # {"cuda:0": "cpu"}
+        where = next(iter(where.values()), "cpu")
+    elif callable(where):
+        where = "cpu"
+    return B.get_backend(where)
+
+
 def load(f, map_location=None, weights_only=True):
-    """Read what ``save`` wrote, onto the device ``map_location`` (default: the CPU)."""
+    """Read what ``save`` wrote, onto the device ``map_location`` (default: each tensor's
+    device when saved)."""
     if hasattr(f, "read"):
         data = f.read()
     else:
@@ -322,7 +412,7 @@ def load(f, map_location=None, weights_only=True):
     except (pickle.UnpicklingError, EOFError, ValueError, AttributeError) as e:
         raise RuntimeError(f"load: {getattr(f, 'name', f)} is not a file written by "
                            f"scratchgan.save ({e})") from None
-    return _from_host(obj, B.get_backend(map_location or "cpu"))
+    return _from_host(obj, _map_location(map_location))
 
 
 # -- Tensor methods under PyTorch's names --
@@ -381,9 +471,14 @@ def _norm(self, p=2, dim=None, keepdim=False):
 def _in_place(fill):
     """A method that changes the tensor's storage, and with it every view and .data of it."""
     def method(self, *args, **kwargs):
-        if self.requires_grad and self.is_leaf and is_grad_enabled():
-            raise RuntimeError("a leaf tensor that requires grad is being used in an in-place "
-                               "operation; change its .data, or do it under no_grad()")
+        if self.requires_grad and is_grad_enabled():
+            if self.is_leaf:
+                raise RuntimeError("a leaf tensor that requires grad is being used in an in-place "
+                                   "operation; change its .data, or do it under no_grad()")
+            # The engine records no in-place op: the gradient would silently be wrong.
+            raise RuntimeError(f"{fill.__name__.strip('_')}_: scratchgan does not record in-place "
+                               "operations in the graph, and this tensor is part of one; use "
+                               "the out-of-place form (x = x * 2, not x.mul_(2))")
         fill(self, *args, **kwargs)
         return self
     method.__name__ = fill.__name__
@@ -441,9 +536,14 @@ def _to(self, *args, **kwargs):
     return moved
 
 
+_TYPE_NAMES = dict(float32="FloatTensor", float64="DoubleTensor", float16="HalfTensor",
+                   int64="LongTensor", int32="IntTensor", uint8="ByteTensor", bool="BoolTensor")
+
+
 def _type(self, kind=None):
-    if kind is None:
-        return f"scratchgan.{numpy.dtype(self.dtype).name}"
+    if kind is None:  # "torch.FloatTensor", "torch.cuda.FloatTensor", as PyTorch names them
+        name = _TYPE_NAMES.get(numpy.dtype(self.dtype).name, numpy.dtype(self.dtype).name)
+        return "torch." + ("cuda." if self.is_cuda else "") + name
     if isinstance(kind, _LegacyTensor):
         return _to(self, kind.device, kind.dtype)
     return _to(self, kind)
@@ -459,6 +559,8 @@ def _install_tensor_methods():
     T.view_as = lambda self, other: _view(self, other.shape)
     T.expand_as = lambda self, other: _expand(self, other.shape)
     T.dim = lambda self: self.ndim
+    T.size = lambda self, dim=None: Size(self.shape) if dim is None else self.shape[dim]
+    T.device = property(lambda self: device.of(self.array))
     T.norm = _norm
     T.fill_, T.zero_, T.normal_, T.uniform_, T.copy_ = (
         _in_place(_fill), _in_place(_zero), _in_place(_normal), _in_place(_uniform),
@@ -471,6 +573,29 @@ def _install_tensor_methods():
     T.double = lambda self: _to(self, numpy.float64)
     T.long = lambda self: _to(self, numpy.int64)
     T.type = _type
+    T.transpose, T.permute = _transpose, _permute
+    T.__array__ = _to_numpy_array
+
+
+def _transpose(self, *dims):
+    """PyTorch's ``transpose(dim0, dim1)`` swaps two axes; a whole permutation, NumPy's
+    spelling that the engine uses, still works."""
+    dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+    if len(dims) == 2 and self.ndim != 2:
+        return F.swapaxes(self, *dims)
+    return F.transpose(self, *dims)
+
+
+def _permute(self, *dims):
+    return F.transpose(self, *dims)
+
+
+def _to_numpy_array(self, dtype=None, copy=None):
+    """numpy.asarray(cpu_tensor), as PyTorch allows; a GPU tensor must come to the host first."""
+    if B.backend_of(self.array).name != "numpy":
+        raise TypeError(f"can't convert a {B.backend_of(self.array).name} tensor to a NumPy "
+                        "array: use .cpu() (or .numpy()) first")
+    return self.array if dtype is None else self.array.astype(dtype, copy=False)
 
 
 _install_tensor_methods()

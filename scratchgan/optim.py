@@ -2,40 +2,55 @@
 import numpy
 
 from scratchgan import backend as B
+from scratchgan.nn.module import zeros_like
 
 
 class Optimizer:
+    """One parameter group, as PyTorch's ``param_groups[0]``: {"params": [...], "lr": ...}."""
+
     def __init__(self, params, defaults):
-        self.params = list(params)
-        if not self.params:
+        params = list(params)
+        if not params:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
-        self.defaults = dict(defaults)
+        if isinstance(params[0], dict):
+            raise NotImplementedError(f"{type(self).__name__}: scratchgan takes one parameter "
+                                      "group (an iterable of parameters), not a list of dicts")
+        self.params = params
+        # The group is also ``defaults``, so that changing either (run/loop.py updates defaults,
+        # PyTorch programs group["lr"]) changes what step() uses.
+        self.defaults = dict(defaults, params=params)
+        self.param_groups = [self.defaults]
         self.state = [dict() for _ in self.params]
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none=True):
+        """Gradients to None, or (set_to_none=False) the existing ones to zeros, as PyTorch."""
         for p in self.params:
-            p.grad = None
+            p.grad = None if set_to_none or p.grad is None else zeros_like(p.grad)
 
-    def step(self):
+    def step(self, closure=None):
+        loss = closure() if closure is not None else None
         for p, state in zip(self.params, self.state):
             if p.grad is not None:
                 self._update(p.array, p.grad.array, state)
+        return loss
 
     def _update(self, param, grad, state):
         raise NotImplementedError
 
-    # Hyper-parameters are attributes (opt.lr = ...) as in a single PyTorch param_group.
+    # Hyper-parameters are also attributes (opt.lr), read from the one group.
     def __getattr__(self, name):
-        defaults = self.__dict__.get("defaults", {})
-        if name in defaults:
-            return defaults[name]
+        group = self.__dict__.get("defaults", {})
+        if name in group and name != "params":
+            return group[name]
         raise AttributeError(name)
 
     def state_dict(self):
-        """{'state': {i: {name: host array or number}}, 'param_groups': [hyper-parameters]}."""
+        """{'state': {i: {name: host array or number}}, 'param_groups': [hyper-parameters and
+        'params': the parameters' indices]}, as PyTorch's."""
         state = {i: {k: (B.to_numpy(v) if hasattr(v, "shape") else v) for k, v in s.items()}
                  for i, s in enumerate(self.state) if s}
-        return {"state": state, "param_groups": [dict(self.defaults)]}
+        group = {k: v for k, v in self.defaults.items() if k != "params"}
+        return {"state": state, "param_groups": [dict(group, params=list(range(len(self.params))))]}
 
     def load_state_dict(self, state_dict):
         saved = state_dict["state"]
@@ -56,14 +71,21 @@ class Optimizer:
                     v = owner.asarray(numpy.asarray(v, dtype=p.dtype))
                 restored[k] = v.item() if hasattr(v, "shape") and v.shape == () else v
             self.state[i] = restored
-        self.defaults.update(state_dict["param_groups"][0])
+        self.defaults.update((k, v) for k, v in state_dict["param_groups"][0].items()
+                             if k != "params")
 
 
 class SGD(Optimizer):
-    """p -= lr * (g + weight_decay * p), with momentum buffer b = momentum * b + g."""
+    """p -= lr * d with d = g + weight_decay * p, and with momentum the buffer
+    b = momentum * b + (1 - dampening) * d (b = d on the first step) in place of d, or
+    d + momentum * b with nesterov, as torch.optim.SGD."""
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, weight_decay=0.0):
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False):
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov))
 
     def _update(self, p, g, state):
         if self.weight_decay:
@@ -74,9 +96,49 @@ class SGD(Optimizer):
             else:
                 buf = state["momentum_buffer"]
                 buf *= self.momentum
-                buf += g
-            g = state["momentum_buffer"]
+                buf += (1 - self.dampening) * g
+            buf = state["momentum_buffer"]
+            g = g + self.momentum * buf if self.nesterov else buf
         p -= self.lr * g
+
+
+class RMSprop(Optimizer):
+    """v = alpha * v + (1 - alpha) * g²;  p -= lr * g / (√v + eps), as torch.optim.RMSprop
+    (centered: v less the squared running mean of g; momentum: a buffer of g / (√v + eps))."""
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered))
+
+    def _update(self, p, g, state):
+        xp = B.xp_of(p)
+        if not state:
+            state.update(step=0, square_avg=xp.zeros_like(p))
+            if self.momentum:
+                state["momentum_buffer"] = xp.zeros_like(p)
+            if self.centered:
+                state["grad_avg"] = xp.zeros_like(p)
+        state["step"] += 1
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        a, v = self.alpha, state["square_avg"]
+        v *= a
+        v += (1 - a) * g * g
+        if self.centered:
+            mean = state["grad_avg"]
+            mean *= a
+            mean += (1 - a) * g
+            avg = xp.sqrt(v - mean * mean) + self.eps
+        else:
+            avg = xp.sqrt(v) + self.eps
+        if self.momentum:
+            buf = state["momentum_buffer"]
+            buf *= self.momentum
+            buf += g / avg
+            p -= self.lr * buf
+        else:
+            p -= self.lr * (g / avg)
 
 
 class Adam(Optimizer):

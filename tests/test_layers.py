@@ -249,9 +249,9 @@ def test_repr_is_readable():
                           nn.Linear(8, 1))
     assert repr(model) == (
         "Sequential(\n"
-        "  (0): Conv2d(1, 2, kernel_size=3, stride=2, padding=1)\n"
+        "  (0): Conv2d(1, 2, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))\n"
         "  (1): LeakyReLU(negative_slope=0.2)\n"
-        "  (2): Flatten()\n"
+        "  (2): Flatten(start_dim=1, end_dim=-1)\n"
         "  (3): Linear(in_features=8, out_features=1, bias=True)\n"
         ")")
 

@@ -57,7 +57,8 @@ def test_dcgan_layers_follow_the_tutorial():
                         "ConvTranspose2d", "BatchNorm", "LeakyReLU",
                         "ConvTranspose2d", "BatchNorm", "LeakyReLU",
                         "ConvTranspose2d", "Tanh"]
-    assert [m.stride for m in G.net if isinstance(m, nn.ConvTranspose2d)] == [1, 2, 2]
+    strides = [m.stride for m in G.net if isinstance(m, nn.ConvTranspose2d)]
+    assert strides == [(1, 1), (2, 2), (2, 2)]
     assert all(m.bias is None for m in G.net if isinstance(m, (nn.Dense, nn.ConvTranspose2d)))
     d_layers = [type(m).__name__ for m in D.net]
     assert d_layers == ["Conv2d", "LeakyReLU", "Dropout", "Conv2d", "LeakyReLU", "Dropout",

@@ -2,7 +2,8 @@
 
 A fresh array of megabytes costs a page fault for every page, each zero-filled by the kernel, and
 the C allocator gives big blocks back to the kernel as soon as they are freed: without a pool a
-DCGAN step faults in the same few hundred megabytes every time.
+DCGAN step faults in the same few hundred megabytes every time. Measured: a DCGAN step at batch
+128 on 2 threads takes 582 ms without the pool and 524 ms with it (10% of the step).
 
 Safe by construction: an array from the pool is a view of a ``_Lease``, and NumPy keeps the lease
 alive as long as any view of any view of the array exists. Python deletes the lease when the last

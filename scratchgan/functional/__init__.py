@@ -4,15 +4,16 @@ Importing this package also gives Tensor its operators (``+``, ``@``, ``.sum()``
 autograd core in ``scratchgan.tensor`` does not depend on the ops built on top of it.
 """
 from scratchgan.functional.conv import conv2d, conv2d_weight, conv_transpose2d, im2col
-from scratchgan.functional.elementwise import (add, clamp, div, dropout, exp, leaky_relu, log,
-                                               log_sigmoid, mul, neg, pow, relu, sigmoid, softplus,
-                                               sqrt, sub, tanh)
+from scratchgan.functional.elementwise import (add, clamp, div, dropout, dropout2d, exp,
+                                               leaky_relu, log, log_sigmoid, mul, neg, pow, relu,
+                                               sigmoid, softplus, sqrt, sub, tanh)
 from scratchgan.functional.linear import linear, matmul
 from scratchgan.functional.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
                                         cross_entropy, log_softmax, mse_loss, softmax)
 from scratchgan.functional.norm import batch_norm
-from scratchgan.functional.shape import (broadcast_to, concat, flatten, getitem, mean, reshape,
-                                         sum, sum_to, swapaxes, transpose)
+from scratchgan.functional.shape import (broadcast_to, concat, embedding, flatten, getitem,
+                                         interpolate, mean, reshape, sum, sum_to, swapaxes,
+                                         transpose)
 from scratchgan.tensor import Tensor, as_tensor
 
 cat = concat
@@ -52,6 +53,7 @@ _install_operators()
 __all__ = ["add", "sub", "mul", "div", "neg", "pow", "matmul", "sum", "mean", "reshape",
            "transpose", "swapaxes", "broadcast_to", "sum_to", "getitem", "concat", "cat", "flatten",
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "softplus", "log_sigmoid",
-           "clamp", "dropout", "linear", "conv2d", "conv_transpose2d", "conv2d_weight", "im2col",
-           "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss",
-           "log_softmax", "softmax", "cross_entropy"]
+           "clamp", "dropout", "dropout2d", "embedding", "interpolate", "linear", "conv2d",
+           "conv_transpose2d", "conv2d_weight", "im2col", "batch_norm", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "mse_loss", "log_softmax", "softmax",
+           "cross_entropy"]

@@ -186,28 +186,25 @@ class Clamp(Function):
         return gy * _constant(inside.astype(x.dtype))
 
 
-def add(a, b):
-    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
-    return Add()(a, as_tensor(b, like=a))
+def _binary(op):
+    """add(a, b) = Add()(a, b), a number taking the other operand's dtype and backend."""
+    def binary(a, b):
+        a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+        return op()(a, as_tensor(b, like=a))
+    binary.__name__ = binary.__qualname__ = op.__name__.lower()
+    return binary
 
 
-def sub(a, b):
-    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
-    return Sub()(a, as_tensor(b, like=a))
+def _unary(op):
+    def unary(x):
+        return op()(x)
+    unary.__name__ = unary.__qualname__ = op.__name__.lower()
+    return unary
 
 
-def mul(a, b):
-    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
-    return Mul()(a, as_tensor(b, like=a))
-
-
-def div(a, b):
-    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
-    return Div()(a, as_tensor(b, like=a))
-
-
-def neg(x):
-    return Neg()(x)
+add, sub, mul, div = map(_binary, (Add, Sub, Mul, Div))
+neg, exp, log, sqrt, tanh, sigmoid, relu, softplus = map(_unary, (Neg, Exp, Log, Sqrt, Tanh,
+                                                                  Sigmoid, ReLU, Softplus))
 
 
 def pow(x, c):  # noqa: A001  (torch.pow's name)
@@ -217,36 +214,8 @@ def pow(x, c):  # noqa: A001  (torch.pow's name)
     return Pow(c)(x)
 
 
-def exp(x):
-    return Exp()(x)
-
-
-def log(x):
-    return Log()(x)
-
-
-def sqrt(x):
-    return Sqrt()(x)
-
-
-def tanh(x):
-    return Tanh()(x)
-
-
-def sigmoid(x):
-    return Sigmoid()(x)
-
-
-def relu(x):
-    return ReLU()(x)
-
-
 def leaky_relu(x, negative_slope=0.01):
     return LeakyReLU(negative_slope)(x)
-
-
-def softplus(x):
-    return Softplus()(x)
 
 
 def log_sigmoid(x):
@@ -258,10 +227,21 @@ def clamp(x, min=None, max=None):  # noqa: A002  (torch.clamp's names)
     return Clamp(min, max)(x)
 
 
-def dropout(x, p=0.5, training=True):
+def dropout(x, p=0.5, training=True, inplace=False):
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout)."""
+    return _dropout(x, p, training, x.shape)
+
+
+def dropout2d(x, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, H, W) with probability p, scale the rest by 1/(1-p)."""
+    return _dropout(x, p, training, x.shape[:2] + (1,) * (x.ndim - 2))
+
+
+def _dropout(x, p, training, mask_shape):
+    # inplace= is accepted as in PyTorch; the result is computed out of place (the same values)
     if not 0 <= p < 1:
         raise ValueError(f"dropout probability must be in [0, 1), got {p}")
     if not training or p == 0:
         return x
-    return x * _constant(B.dropout_mask(x.array, p))
+    like = x.array if mask_shape == x.shape else B.xp_of(x.array).empty(mask_shape, x.dtype)
+    return x * _constant(B.dropout_mask(like, p))

@@ -46,8 +46,9 @@ class BCE(Function):
     # dp = gy·(p − t)/(p(1 − p))
     def forward(self, p, t):
         xp = B.xp_of(p)
-        log_p = xp.maximum(xp.log(p), -100)
-        log_q = xp.maximum(xp.log(1 - p), -100)
+        # log(max(p, 1e-44)) is below -100 wherever log p is, without log(0)'s warning
+        log_p = xp.maximum(xp.log(xp.maximum(p, 1e-44)), -100)
+        log_q = xp.maximum(xp.log(xp.maximum(1 - p, 1e-44)), -100)
         return -(t * log_p + (1 - t) * log_q)
 
     def backward(self, gy):

@@ -207,3 +207,34 @@ def getitem(x, index):
 
 def concat(xs, axis=0):
     return Concat(axis)(*xs)
+
+
+def embedding(input, weight):  # noqa: A002  (torch's names)
+    """Rows of weight at integer indices of any shape; a repeated index adds up its gradients."""
+    index = input.array if isinstance(input, Tensor) else B.xp_of(weight.array).asarray(input)
+    if index.dtype.kind not in "iu":
+        raise RuntimeError(f"embedding: indices must be integers, got dtype {index.dtype}")
+    if index.size and (int(index.min()) < 0 or int(index.max()) >= weight.shape[0]):
+        raise IndexError(f"embedding: index out of range: indices must be in [0, "
+                         f"{weight.shape[0]}), got {int(index.min())}..{int(index.max())}")
+    return GetItem(index)(weight)
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest"):  # noqa: A002
+    """Nearest-neighbour resizing of (N, C, *spatial) by whole factors: each value repeated into
+    a block (reshape, broadcast, reshape), so its gradient is the sum over its block."""
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    spatial, lead = input.shape[2:], input.shape[:2]
+    given = scale_factor if size is None else size
+    given = tuple(given) if isinstance(given, (tuple, list)) else (given,) * len(spatial)
+    factors = given if size is None else tuple(n / m for n, m in zip(given, spatial))
+    if (mode != "nearest" or not 0 < len(factors) == len(spatial)
+            or any(f % 1 or f < 1 for f in factors)):
+        raise NotImplementedError(f"interpolate: scratchgan has mode='nearest' by whole factors "
+                                  f"only; got mode={mode!r} for input {input.shape}, "
+                                  f"size={size}, scale_factor={scale_factor}")
+    ones = lead + tuple(d for n in spatial for d in (n, 1))
+    blocks = lead + tuple(d for n, f in zip(spatial, factors) for d in (n, int(f)))
+    return reshape(broadcast_to(reshape(input, ones), blocks),
+                   lead + tuple(n * int(f) for n, f in zip(spatial, factors)))

@@ -37,18 +37,25 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
+def _pair(layer, value):
+    """PyTorch's (v, v) for an int v; scratchgan's convolutions take equal pairs only."""
+    a, b = value if isinstance(value, (tuple, list)) else (value, value)
+    if a != b:
+        raise ValueError(f"{type(layer).__name__}: only square kernels, strides and paddings, "
+                         f"got {value}")
+    return (a, b)
+
+
 class _ConvNd(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, bias, weight_shape,
                  fan_in):
         super().__init__()
-        if isinstance(kernel_size, tuple):
-            if kernel_size[0] != kernel_size[1]:
-                raise ValueError(f"{type(self).__name__}: only square kernels, got {kernel_size}")
-            kernel_size = kernel_size[0]
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-        bound = 1 / math.sqrt(fan_in * kernel_size * kernel_size)
-        self.weight = Parameter(_uniform(weight_shape + (kernel_size, kernel_size), bound))
+        self.kernel_size, self.stride, self.padding = (_pair(self, v) for v in
+                                                       (kernel_size, stride, padding))
+        k = self.kernel_size[0]
+        bound = 1 / math.sqrt(fan_in * k * k)
+        self.weight = Parameter(_uniform(weight_shape + (k, k), bound))
         self.bias = Parameter(_uniform((out_channels,), bound)) if bias else None
 
     def _check_input(self, x):
@@ -59,8 +66,9 @@ class _ConvNd(Module):
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
-        s += f", padding={self.padding}" if self.padding else ""
-        s += f", output_padding={self.output_padding}" if getattr(self, "output_padding", 0) else ""
+        s += f", padding={self.padding}" if any(self.padding) else ""
+        extra = getattr(self, "output_padding", (0, 0))
+        s += f", output_padding={extra}" if any(extra) else ""
         return s + ("" if self.bias is not None else ", bias=False")
 
 
@@ -73,10 +81,10 @@ class Conv2d(_ConvNd):
 
     def forward(self, x):
         self._check_input(x)
-        k, p = self.kernel_size, self.padding
+        k, p = self.kernel_size[0], self.padding[0]
         if x.shape[2] + 2 * p < k or x.shape[3] + 2 * p < k:
             raise ShapeError(f"{self!r}: input {tuple(x.shape)} is smaller than the kernel")
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+        return F.conv2d(x, self.weight, self.bias, self.stride[0], p)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -87,15 +95,15 @@ class ConvTranspose2d(_ConvNd):
         # PyTorch takes fan_in from dimension 1 of the weight, which here is out_channels.
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, bias,
                          (in_channels, out_channels), fan_in=out_channels)
-        if output_padding >= stride:
+        self.output_padding = _pair(self, output_padding)
+        if self.output_padding[0] >= self.stride[0]:
             raise ValueError(f"ConvTranspose2d: output_padding ({output_padding}) must be smaller "
                              f"than stride ({stride})")
-        self.output_padding = output_padding
 
     def forward(self, x):
         self._check_input(x)
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding)
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride[0], self.padding[0],
+                                  self.output_padding[0])
 
 
 class _BatchNorm(Module):
@@ -129,7 +137,7 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}")
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -147,21 +155,30 @@ class BatchNorm(_BatchNorm):
     expected_ndims = (2, 4)
 
 
+# inplace= is accepted as in PyTorch; the result is computed out of place, which gives the same
+# values (the programs that pass inplace=True never read the input again).
 class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01):
+    def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class ReLU(Module):
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x):
         return F.relu(x)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class Tanh(Module):
@@ -177,28 +194,73 @@ class Sigmoid(Module):
 class Dropout(Module):
     """Zeroes elements with probability p in training; the identity in eval mode."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not 0 <= p < 1:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
-        self.p = p
+            raise ValueError(f"{type(self).__name__}: p must be in [0, 1), got {p}")
+        self.p, self.inplace = p, inplace  # computed out of place, as the activations
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Dropout):
+    """Zeroes whole channels of (N, C, H, W) with probability p in training."""
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training)
+
+
+class Embedding(Module):
+    """Row i of weight (num_embeddings, embedding_dim), N(0, 1) as PyTorch's, for index i."""
+
+    def __init__(self, num_embeddings, embedding_dim):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.weight = Parameter(B.normal((num_embeddings, embedding_dim)))
+
+    def forward(self, indices):
+        return F.embedding(indices, self.weight)
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+class Upsample(Module):
+    """Nearest-neighbour upsampling by whole factors (F.interpolate)."""
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest"):
+        super().__init__()
+        self.size, self.mode = size, mode
+        many = isinstance(scale_factor, (tuple, list))
+        self.scale_factor = (tuple(map(float, scale_factor)) if many else
+                             float(scale_factor) if scale_factor else None)
+
+    def forward(self, x):
+        return F.interpolate(x, self.size, self.scale_factor, self.mode)
+
+    def extra_repr(self):
+        scale = self.scale_factor
+        return (f"size={self.size!r}" if scale is None else f"scale_factor={scale!r}") + \
+            f", mode={self.mode!r}"
 
 
 class Flatten(Module):
-    """(N, d1, d2, ...) -> (N, d1*d2*...)."""
+    """(N, d1, d2, ...) -> (N, d1*d2*...): dimensions start_dim to end_dim become one."""
 
-    def __init__(self, start_dim=1):
+    def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
-        self.start_dim = start_dim
+        self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
-        return F.flatten(x, self.start_dim)
+        start, end = self.start_dim % x.ndim, self.end_dim % x.ndim
+        return F.reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Reshape(Module):

@@ -7,6 +7,10 @@ from scratchgan import backend as B
 from scratchgan.tensor import Tensor
 
 
+def zeros_like(t):
+    return Tensor._wrap(B.xp_of(t.array).zeros_like(t.array))
+
+
 class Parameter(Tensor):
     """A Tensor that a Module owns and an optimizer updates."""
 
@@ -18,10 +22,8 @@ class Module:
     """Subclasses set parameters and layers as attributes in __init__ and define forward()."""
 
     def __init__(self):
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_buffers", OrderedDict())
-        object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "training", True)
+        self.__dict__.update(_parameters=OrderedDict(), _buffers=OrderedDict(),
+                             _modules=OrderedDict(), training=True)
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
@@ -58,6 +60,19 @@ class Module:
     def children(self):
         return iter(self._modules.values())
 
+    def named_children(self):
+        return iter(self._modules.items())
+
+    def add_module(self, name, module):
+        setattr(self, name, module)
+
+    def apply(self, fn):
+        """Call fn on every sub-module, children before their parent, and on self; return self."""
+        for child in self._modules.values():
+            child.apply(fn)
+        fn(self)
+        return self
+
     def named_parameters(self, prefix=""):
         for path, module in self.named_modules(prefix):
             for name, p in module._parameters.items():
@@ -80,9 +95,10 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none=True):
+        """Gradients to None, or (set_to_none=False) the existing ones to zeros, as PyTorch."""
         for p in self.parameters():
-            p.grad = None
+            p.grad = None if set_to_none or p.grad is None else zeros_like(p.grad)
 
     def requires_grad_(self, flag=True):
         for p in self.parameters():
@@ -112,8 +128,7 @@ class Module:
         for name, target in targets.items():
             if name not in state:
                 continue
-            value = state[name]
-            value = value.array if isinstance(value, Tensor) else value
+            value = state[name].array if isinstance(state[name], Tensor) else state[name]
             if tuple(value.shape) != tuple(target.shape):
                 raise ValueError(f"{type(self).__name__}.load_state_dict: {name} has shape "
                                  f"{tuple(value.shape)} in the state but {tuple(target.shape)} "
@@ -130,18 +145,29 @@ class Module:
             child._apply(fn)
         return self
 
-    def to(self, backend):
-        """Move every parameter and buffer to a backend ("numpy" or "cupy"), in place."""
-        target = B.get_backend(backend)
-        return self._apply(lambda a: target.asarray(B.to_numpy(a)) if B.backend_of(a) is not target
-                           else a)
+    def to(self, *args, **kwargs):
+        """.to(device), .to(dtype) or both, in place, as PyTorch's: "cpu" is the NumPy backend,
+        "cuda" ("cuda:0", a scratchgan.device) CuPy; a dtype casts the floating parameters."""
+        for a in args + tuple(kwargs.values()):
+            if isinstance(a, (type, numpy.dtype)):
+                self._apply(lambda t, dtype=a: t.astype(dtype) if t.dtype.kind == "f" else t)
+            else:
+                target = B.get_backend(a)
+                self._apply(lambda t, to=target: t if B.backend_of(t) is to else
+                            to.asarray(B.to_numpy(t)))
+        return self
 
-    def double(self):
-        """float64 parameters, for gradient checks."""
-        return self._apply(lambda a: a.astype(numpy.float64) if a.dtype.kind == "f" else a)
+    def cuda(self, device=None):
+        return self.to("cuda")
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def double(self):  # float64 parameters, for gradient checks
+        return self.to(numpy.float64)
 
     def float(self):
-        return self._apply(lambda a: a.astype(numpy.float32) if a.dtype.kind == "f" else a)
+        return self.to(numpy.float32)
 
     # -- printing --
     def extra_repr(self):
