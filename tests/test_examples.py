@@ -7,17 +7,24 @@ make_grid gives: ``rows * (side + padding) + padding`` by ``columns * (side + pa
 padding``. dcgan_main.py runs a second time from its checkpoints. The WGAN-GP program's
 ``compute_gradient_penalty`` is also run in-process on the strict fake device
 (tests/fake_device.py) and checked against the formula.
+
+Each of the six programs also runs a few steps in-process (runpy) with the strict fake device
+standing in for CuPy: registered under the name "cupy", it is what ``torch.cuda.is_available()``,
+``torch.device("cuda:0")``, ``.cuda()`` and ``torch.cuda.FloatTensor`` reach, so a stray NumPy
+call on a device array, in scratchgan or in the example, fails there as it would on a GPU.
 """
 import ast
 import math
 import os
+import random
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy
 import pytest
-from fake_device import FAKE
+from fake_device import FAKE, FakeArray
 from PIL import Image
 
 import scratchgan as torch
@@ -183,3 +190,88 @@ def test_gradient_penalty_on_fake_device():
     ones = Variable(fake_tensor(4, 1).fill_(1.0), requires_grad=False)
     grads = autograd.grad(outputs=Quadratic(c)(points), inputs=points, grad_outputs=ones)[0]
     numpy.testing.assert_allclose(on_fake(grads), 2 * c * x, rtol=1e-5, atol=1e-6)
+
+
+# -- the six programs in-process, with the fake device standing in for CuPy --
+
+EXAMPLE_MODULES = ("mnist_loader", "ipython_display", "show_to_png")  # examples/'s own imports
+
+
+@pytest.fixture
+def fake_cuda(monkeypatch, tmp_path):
+    """The fake device as "cupy" (so as "cuda"), the examples' folder importable, a short run
+    (two batches of eight) in tmp_path, matplotlib on Agg; returns a runner of one program."""
+    monkeypatch.setitem(B._backends, "cupy", FAKE)
+    assert torch.cuda.is_available() and B.get_backend("cuda:0") is FAKE
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.chdir(tmp_path)
+    for name, value in (("SCRATCHGAN_EXAMPLE_BATCHES", "2"),
+                        ("SCRATCHGAN_EXAMPLE_BATCH_SIZE", str(BATCH)), ("MPLBACKEND", "Agg")):
+        monkeypatch.setenv(name, value)
+    for name in EXAMPLE_MODULES:  # imported afresh from examples/, and forgotten afterwards
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    # What the programs set for the whole process: cudnn.benchmark, deterministic algorithms,
+    # and seeds of NumPy's and Python's global generators.
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", torch.backends.cudnn.benchmark)
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    states = numpy.random.get_state(), random.getstate()
+
+    def run(name, *args):
+        monkeypatch.setattr(sys, "argv", [str(EXAMPLES / name), *map(str, args)])
+        return runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+
+    yield run
+    torch.use_deterministic_algorithms(deterministic)
+    numpy.random.set_state(states[0])
+    random.setstate(states[1])
+    for name in EXAMPLE_MODULES:
+        sys.modules.pop(name, None)
+
+
+def assert_on_fake(*modules):
+    """Every parameter and buffer of the program's modules lives on the fake device."""
+    for module in modules:
+        arrays = [p.array for p in module.parameters()]
+        arrays += [getattr(b, "array", b) for _, b in module.named_buffers()]
+        assert arrays
+        for array in arrays:
+            assert B.backend_of(array) is FAKE and isinstance(array, FakeArray), \
+                f"{type(module).__name__} holds a {type(array).__name__}, not a fake device array"
+
+
+@pytest.mark.parametrize("name, side, count, nrow, options", [
+    ("gan.py", 28, BATCH, 5, ()),
+    ("dcgan.py", 32, BATCH, 5, ()),
+    ("cgan.py", 32, 100, 10, ()),
+    ("wgan_gp.py", 28, BATCH, 5, ("--n_critic", 1)),  # a generator step, so a sample, each batch
+])
+def test_pytorch_gan_programs_on_fake_cuda(fake_cuda, tmp_path, name, side, count, nrow,
+                                           options):
+    done = fake_cuda(name, "--n_epochs", 1, "--batch_size", BATCH, "--sample_interval", 1,
+                     *options)
+    assert done["cuda"] is True
+    assert_on_fake(done["generator"], done["discriminator"])
+    for batches_done in (0, 1):
+        assert_png(tmp_path / "images" / f"{batches_done}.png", grid_size(count, side, nrow))
+
+
+def test_dcgan_main_on_fake_cuda(fake_cuda, tmp_path):
+    done = fake_cuda("dcgan_main.py", "--cuda", "--batchSize", BATCH, "--ngf", 8, "--ndf", 8,
+                     "--nz", 10, "--niter", 1, "--manualSeed", 3, "--outf", "out")
+    assert done["device"].type == "cuda"
+    assert_on_fake(done["netG"], done["netD"])
+    assert isinstance(done["fixed_noise"].array, FakeArray)
+    assert_png(tmp_path / "out" / "real_samples.png", grid_size(BATCH, 64))
+    assert_png(tmp_path / "out" / "fake_samples_epoch_000.png", grid_size(BATCH, 64))
+    assert (tmp_path / "out" / "netG_epoch_0.pth").is_file()
+
+
+def test_dcgan_tutorial_on_fake_cuda(fake_cuda, tmp_path):
+    import matplotlib  # noqa: PLC0415  (only this program draws figures)
+    matplotlib.use("Agg")  # MPLBACKEND is too late if another test imported matplotlib first
+    done = fake_cuda("dcgan_tutorial.py")
+    assert done["device"].type == "cuda"
+    assert_on_fake(done["netG"], done["netD"])
+    for name in ("training_images.png", "losses.png", "real_vs_fake.png"):
+        assert_png(tmp_path / name)
+    assert_png(tmp_path / "fake_grid.png", grid_size(64, 64))

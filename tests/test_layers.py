@@ -300,3 +300,14 @@ def test_loss_modules_call_their_functional_losses(reduction):
         loss = module(reduction=reduction)
         numpy.testing.assert_array_equal(loss(x, t).array, function(x, t, reduction).array)
         assert repr(loss) == f"{module.__name__}(reduction={reduction!r})"
+
+
+def test_sigmoid_keeps_tiny_probabilities_so_bce_after_it_still_has_a_gradient():
+    # The PyTorch DCGAN tutorial's pattern: nn.Sigmoid() in D, nn.BCELoss() on it. When D rejects
+    # G's samples hard, σ(x) is tiny but not 0, and G's gradient -1/σ·σ(1-σ) ≈ -1 stays alive.
+    x = Tensor(numpy.array([-25.0, -20.0, 0.0, 20.0], numpy.float32), requires_grad=True)
+    p = F.sigmoid(x)
+    numpy.testing.assert_allclose(p.numpy(), 1 / (1 + numpy.exp(-x.numpy().astype(float))),
+                                  rtol=1e-6)
+    nn.BCELoss(reduction="sum")(p, Tensor(numpy.ones(4, numpy.float32))).backward()
+    numpy.testing.assert_allclose(x.grad.numpy()[:3], [-1.0, -1.0, -0.5], rtol=1e-5)

@@ -113,12 +113,12 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    # y = 1 / (1 + e⁻ˣ), computed as (1 + tanh(x/2)) / 2, which never overflows;  dx = gy * y(1 - y)
+    # y = 1 / (1 + e⁻ˣ), as e/(1 + e), e = e^-|x|, where x < 0: no overflow, and a tiny y keeps its
+    # precision (BCELoss after Sigmoid needs it: y = 0 would stop G's gradient);  dx = gy·y(1 − y)
     def forward(self, x):
-        y = B.xp_of(x).tanh(x * 0.5)
-        y += 1.0
-        y *= 0.5
-        return y
+        xp = B.xp_of(x)
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
     def backward(self, gy):
         y = self.output
