@@ -150,3 +150,13 @@ def test_colour_grids():
     assert grid.shape == (2 * 5 + 1, 3 * 7 + 1, 3)
     assert tuple(grid[1, 1]) == (255, 128, 128) and tuple(grid[0, 0]) == (128, 128, 128)
     assert image_grid(images[:, :1]).ndim == 2  # grey stays 2-D
+
+
+def test_eval_every_scores_colour_runs_with_the_colour_distance(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCRATCHGAN_CACHE", str(tmp_path / "cache"))
+    data = picture_folder(tmp_path / "pictures")
+    out = tmp_path / "run"
+    assert main(["images", "--data", str(data), "--image-size", "16", "--epochs", "1",
+                 "--eval-every", "1", "--out", str(out), *TINY]) == 0
+    (row,) = rows(out / "metrics_eval.csv")
+    assert float(row["frechet_distance"]) > 0 and row["classifier_score"] == "nan"

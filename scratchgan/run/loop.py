@@ -119,8 +119,9 @@ class _Run:
         config = dataclasses.replace(config, out=str(self.folder.path))
         saved = self._read_checkpoint(config)
         self.config = c = resolve_config(config, saved and saved.meta["config"])
-        self.evaluate_samples = _import_metrics() if c.eval_every else None
+        self.reference = None  # images runs: the real images the colour distance compares with
         self.batches = self._batches()
+        self.evaluate_samples = self._evaluator() if c.eval_every else None
         self.trainer = self._trainer()
         self.modules = {"generator": self.trainer.generator,
                         "discriminator": self.trainer.discriminator}
@@ -159,7 +160,7 @@ class _Run:
         if c.dataset == "mnist":
             images, _ = mnist_dataset(c.data, limit=c.limit)
         else:
-            images = self._images()[:c.limit]
+            images = self.reference = self._images()[:c.limit]
         if len(images) < c.batch_size:
             raise ConfigError(f"{len(images)} training images cannot fill one batch of "
                               f"{c.batch_size}")
@@ -355,6 +356,20 @@ class _Run:
             return (f"The last good checkpoint {self.folder.checkpoint} is kept; lower the "
                     "learning rates and --resume")
         return "No checkpoint had been written yet; lower the learning rates and start again"
+
+    def _evaluator(self):
+        """MNIST: every score of scratchgan.metrics; images: the colour Fréchet distance against
+        the training images (the other columns stay empty)."""
+        if self.reference is None:
+            return _import_metrics()
+        from scratchgan.metrics.colour import colour_frechet_distance
+
+        def colour_scores(samples, n):
+            reference = self.reference[:max(n, 2)]
+            nan = float("nan")
+            return dict(frechet_distance=colour_frechet_distance(samples, reference),
+                        classifier_score=nan, coverage_kl=nan, nearest_train_distance=nan)
+        return colour_scores
 
     def _evaluate(self):
         c = self.config
