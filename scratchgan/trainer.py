@@ -25,19 +25,27 @@ def thread_policy(*models):
     return "scratchgan" if convolutional else "blas"
 
 
-def generate_images(generator, z, batch_size=500):
+def generate_images(generator, z, batch_size=500, labels=None):
     """G(z) for host noise z (N, latent_dim), in eval mode and without a graph, as host float32
-    (N, 1, 28, 28).
+    (N, C, H, W); a conditional G draws class ``labels[i]`` (integers, or soft one-hot rows) for
+    z[i].
 
     Batches bound the memory a large N needs; the generator's train/eval mode is restored after.
     """
     owner = B.backend_of(generator.parameters()[0].array)
+    conditional = getattr(generator, "n_classes", 0) > 0
+    if conditional and labels is None:
+        raise ValueError("a conditional generator needs the labels to draw")
     was_training = generator.training
     generator.eval()
     try:
         with no_grad():
-            parts = [B.to_numpy(generator(Tensor._wrap(owner.asarray(z[i:i + batch_size]))).array)
-                     for i in range(0, len(z), batch_size)]
+            parts = []
+            for i in range(0, len(z), batch_size):
+                batch = [Tensor._wrap(owner.asarray(z[i:i + batch_size]))]
+                if conditional:
+                    batch.append(owner.asarray(labels[i:i + batch_size]))
+                parts.append(B.to_numpy(generator(*batch).array))
     finally:
         generator.train(was_training)
     return numpy.concatenate(parts)
@@ -49,6 +57,11 @@ class GANTrainer:
     Each ``train_step`` updates D once; G is updated too when ``update_generator`` (the run asks
     for it every ``loss.n_critic`` steps: 5 critic steps per G step under WGAN-GP). z and the
     dropout masks come from the networks' backend generator.
+
+    Conditional networks (scratchgan.models.conditional) get the batch's labels: D judges each
+    real image with its own class, and G draws the same classes for the fakes, so real and fake
+    batches hold the same classes in the same proportions (a folder's uneven classes included),
+    and D cannot tell them apart by their labels.
     """
 
     def __init__(self, generator, discriminator, latent_dim=100, lr_g=2e-4, lr_d=2e-4,
@@ -72,8 +85,9 @@ class GANTrainer:
                             f"got {data.dtype} {data.shape}")
         return Tensor._wrap(data)
 
-    def train_step(self, real, update_generator=True):
-        """One D update, then one G update if ``update_generator``, on the batch ``real``.
+    def train_step(self, real, update_generator=True, labels=None):
+        """One D update, then one G update if ``update_generator``, on the batch ``real`` (and
+        its ``labels``, for conditional networks).
 
         Returns the step's statistics as floats: d_loss, g_loss and the loss's own
         (``loss.stat_names``: D(x) and D(G(z)) for BCE; critic scores, the Wasserstein estimate
@@ -82,7 +96,14 @@ class GANTrainer:
         G, D = self.generator, self.discriminator
         real = self._as_batch(real)
         z = Tensor._wrap(self.backend.normal((real.shape[0], self.latent_dim)))
-        fake = G(z)
+        if getattr(G, "n_classes", 0):
+            if labels is None:
+                raise ValueError("train_step: a conditional GAN needs the batch's labels")
+            y = labels.array if isinstance(labels, Tensor) else self.backend.asarray(labels)
+            fake = G(z, y)
+            D = _Conditioned(D, y)
+        else:
+            fake = G(z)
 
         # D's update. The detached fake keeps G out of this backward.
         d_loss, stats = self.loss.discriminator(D, real, fake.detach())
@@ -96,13 +117,13 @@ class GANTrainer:
         if update_generator:
             # G's update: a fresh pass through the updated D. D's parameters stop requiring grad
             # meanwhile, so no gradient is computed for them in vain.
-            D.requires_grad_(False)
+            self.discriminator.requires_grad_(False)
             try:
                 g_loss = self.loss.generator(D, fake)
                 self.opt_g.zero_grad()
                 g_loss.backward()
             finally:
-                D.requires_grad_(True)
+                self.discriminator.requires_grad_(True)
             self.opt_g.step()
             self.g_loss = g_loss.array
         xp = self.backend.xp
@@ -110,10 +131,10 @@ class GANTrainer:
         values = B.to_numpy(xp.stack([numbers[0], g_number] + numbers[1:])).tolist()
         return dict(zip(("d_loss", "g_loss") + self.loss.stat_names, values))  # one transfer
 
-    def generate(self, z, batch_size=500):
+    def generate(self, z, batch_size=500, labels=None):
         """Images G(z) as a host float32 array (N, C, H, W), G in eval mode (BatchNorm running
-        stats)."""
-        return generate_images(self.generator, z, batch_size)
+        stats); ``labels`` for a conditional G."""
+        return generate_images(self.generator, z, batch_size, labels)
 
     def get_rng_state(self):
         return self.backend.get_rng_state()
@@ -121,6 +142,16 @@ class GANTrainer:
     def set_rng_state(self, state):
         if state is not None:
             self.backend.set_rng_state(state)
+
+
+class _Conditioned:
+    """D with the batch's labels bound: what the losses call as D(x) (x of the same batch)."""
+
+    def __init__(self, discriminator, labels):
+        self.discriminator, self.labels = discriminator, labels
+
+    def __call__(self, x):
+        return self.discriminator(x, self.labels)
 
 
 class CollapseMonitor:

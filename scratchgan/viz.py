@@ -53,9 +53,13 @@ def save_image(pixels, path):
     return path
 
 
-def save_grid(samples, path, nrow=None):
-    """Write ``image_grid(samples, nrow)`` as a PNG; returns the path."""
-    return save_image(image_grid(samples, nrow), path)
+def save_grid(samples, path, nrow=None, scale=1):
+    """Write ``image_grid(samples, nrow)`` as a PNG, each pixel a ``scale``-wide square (so that
+    a few small images stay visible); returns the path."""
+    grid = image_grid(samples, nrow)
+    if scale > 1:
+        grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
+    return save_image(grid, path)
 
 
 def save_gif(pngs, path, frame_ms=400):

@@ -94,9 +94,9 @@ def test_ctrl_c_saves_says_so_and_exits_130(tmp_path, monkeypatch, capsys):
     step = GANTrainer.train_step
     calls = []
 
-    def step_then_ctrl_c(self, real, update_generator=True):
+    def step_then_ctrl_c(self, real, update_generator=True, labels=None):
         calls.append(1)
-        stats = step(self, real, update_generator)
+        stats = step(self, real, update_generator, labels)
         if len(calls) == 3:
             signal.raise_signal(signal.SIGINT)
         return stats

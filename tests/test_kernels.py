@@ -16,7 +16,7 @@ from scratchgan import functional as F
 from scratchgan.backend import threads
 from scratchgan.backend.plain import Backend, in_memory_order
 from scratchgan.tensor import Function, Tensor, grad
-from strategies import conv_geometries
+from strategies import conv_geometries, conv_transpose_geometries
 
 FAST = B.get_backend("numpy")
 CLOSE = dict(rtol=2e-5, atol=2e-6)
@@ -166,8 +166,11 @@ FAST_BACKWARD_CASES = {
 }
 
 
+CONV_FAST_BACKWARDS = ("ConvTranspose2d",)  # checked by test_conv_fast_backward_...
+
+
 def test_every_fast_backward_is_checked():
-    assert _ops_with_a_fast_backward() == set(FAST_BACKWARD_CASES)
+    assert _ops_with_a_fast_backward() == set(FAST_BACKWARD_CASES) | set(CONV_FAST_BACKWARDS)
 
 
 @pytest.mark.parametrize("name", sorted(FAST_BACKWARD_CASES))
@@ -183,3 +186,40 @@ def test_fast_backward_equals_backward(name, shape, seed):
     written = grad(op(x, w, b), [x, w, b], gy, create_graph=True)  # backward, in Tensor ops
     for f, s in zip(fast, written):
         numpy.testing.assert_allclose(f.array, s.array, rtol=1e-4, atol=1e-4)
+
+
+def _conv_case(transposed, g, seed, with_bias):
+    x = Tensor(data(g.N, g.C_in, g.H, g.W, seed=seed), requires_grad=True)
+    shape = (g.C_in, g.C_out, g.k, g.k) if transposed else (g.C_out, g.C_in, g.k, g.k)
+    w = Tensor(data(*shape, seed=seed + 1), requires_grad=True)
+    if transposed:
+        return (lambda x, w: F.conv_transpose2d(x, w, None, g.stride, g.padding,
+                                                g.output_padding)), [x, w]
+    b = Tensor(data(g.C_out, seed=seed + 2), requires_grad=True)
+    inputs = [x, w, b] if with_bias else [x, w]
+    return (lambda *t: F.conv2d(*t, stride=g.stride, padding=g.padding)), inputs
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@given(data_=st.data(), seed=st.integers(0, 2 ** 16), with_bias=st.booleans(),
+       needed=st.sampled_from([(0,), (1,), (0, 1)]))
+def test_conv_fast_backward_equals_backward(transposed, data_, seed, with_bias, needed):
+    """conv_transpose2d's fast_backward (one im2col of gy for both gradients) against backward's
+    Conv2d and Conv2dWeight ops, for any subset of the inputs asked for; conv2d alongside."""
+    g = data_.draw(conv_transpose_geometries() if transposed else conv_geometries())
+    op, inputs = _conv_case(transposed, g, seed, with_bias)
+    asked = [inputs[i] for i in needed] + inputs[2:]
+    out = op(*inputs)
+    gy = Tensor(data(*out.shape, seed=seed + 3))
+    fast = grad(op(*inputs), asked, gy)
+    written = grad(op(*inputs), asked, gy, create_graph=True)
+    for f, s in zip(fast, written):
+        numpy.testing.assert_allclose(f.array, s.array, rtol=1e-4, atol=1e-4)
+
+
+def test_a_stamp_per_tap_col2im_is_a_reshape():
+    """G's first layer: 1x1 maps through a 4x4 kernel, stride 1, no padding."""
+    taps = data(5, 4, 4, 1, 1, 3, seed=0)
+    fast = B.get_backend("numpy").col2im(taps, 1, 0, (4, 4))
+    numpy.testing.assert_array_equal(fast, Backend("plain", numpy, numpy.ndarray).col2im(
+        taps, 1, 0, (4, 4)))

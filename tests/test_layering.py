@@ -9,7 +9,7 @@ LAYERS = {
     "arrays": ("backend",),
     "engine": ("tensor", "functional", "nn", "optim", "gradcheck", "compat", "autograd"),
     "GANs": ("models", "losses", "trainer"),
-    "runs": ("data", "metrics", "viz", "run", "utils"),
+    "runs": ("data", "metrics", "viz", "run", "utils", "edit"),
     "commands": ("cli", "__main__", "mnist", "images"),
 }
 RANK = {name: rank for rank, names in enumerate(LAYERS.values()) for name in names}

@@ -117,6 +117,8 @@ class NumpyBackend(Backend):
 
     def col2im(self, taps, stride, padding, size):
         C, kh, kw, H, W, N = taps.shape
+        if (H, W, stride, padding, tuple(size)) == (1, 1, 1, 0, (kh, kw)):
+            return taps.reshape(C, kh, kw, N).transpose(3, 0, 1, 2)  # one stamp each: no sums
         out = self.empty((C, *size, N), taps.dtype)
         rows = [tap_overlap(i, H, size[0], stride, padding) for i in range(kh)]
         columns = [tap_overlap(j, W, size[1], stride, padding) for j in range(kw)]

@@ -38,6 +38,14 @@ def sample_checkpoint(path, n, seed):
     return sample_images(path, n, seed)
 
 
+def checkpoint_labels(path, n):
+    """The digits a conditional checkpoint's samples were asked to be (every class in turn, as
+    ``sample_checkpoint`` draws them), or None."""
+    from scratchgan.run import load_checkpoint  # noqa: PLC0415
+    from scratchgan.run.checkpoint import class_labels  # noqa: PLC0415
+    return class_labels(load_checkpoint(path).meta["config"], n)
+
+
 def choose_n(requested, available, source):
     """--n, or as many of the file's samples as the default allows."""
     if requested is None:
@@ -63,6 +71,10 @@ def format_table(source, scores, real):
     lines.append(f"\n{'class histogram':16}" + "".join(f"{d:>6}" for d in range(10)))
     for name, s in (("samples", scores), ("real", real)):
         lines.append(f"  {name:14}" + "".join(f"{f:6.3f}" for f in s["class_histogram"]))
+    if "label_agreement" in scores:
+        lines.append(f"\n{'label agreement':16}" + "".join(
+            f"{f:6.3f}" for f in scores["label_agreement_per_class"])
+            + f"   all: {scores['label_agreement']:.3f} (the classifier reads the digit asked for)")
     lines.append("\nFréchet distance: MNIST-classifier features against the MNIST test set; "
                  "not comparable with Inception FIDs.")
     return "\n".join(lines)
@@ -155,13 +167,15 @@ def run(args, note):
         note(f"{args.samples}: {len(images)} images, detected range: {detected}")
         n = choose_n(args.n, len(images), args.samples)
         images, source = images[:n], args.samples
+        labels = None
     else:
         n = args.n or DEFAULT_N
         images = sample_checkpoint(args.checkpoint, n, args.seed)
         detected, source = "generator output", args.checkpoint
+        labels = checkpoint_labels(args.checkpoint, n)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        scores = evaluate_samples(images)
+        scores = evaluate_samples(images, labels=labels)
     for w in caught:
         note(f"warning: {w.message}")
     return dict(scores, source=str(source), detected_range=detected, seed=args.seed,

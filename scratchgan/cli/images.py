@@ -26,6 +26,9 @@ def build_parser():
                    f"towards the middle (default {IMAGE_DEFAULTS['width']}: ngf = ndf)")
     p.add_argument("--flip", action="store_true",
                    help="flip a random half of each batch left to right")
+    p.add_argument("--conditional", action="store_true", default=None,
+                   help="a conditional GAN: the first-level subfolders are the classes; grids "
+                        "show a class per row, and `scratchgan sample --label NAME` draws one")
     return p
 
 

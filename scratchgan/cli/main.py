@@ -1,4 +1,5 @@
-"""``scratchgan <command> ...`` (also ``python -m scratchgan``): mnist, images, sample, evaluate."""
+"""``scratchgan <command> ...`` (also ``python -m scratchgan``): mnist, images, sample, evaluate,
+interpolate, inpaint."""
 import importlib
 import sys
 
@@ -11,15 +12,18 @@ COMMANDS = {
     "sample": ("scratchgan.cli.sample",
                "draw samples from a checkpoint into a .png grid or a .npy file"),
     "evaluate": ("scratchgan.cli.evaluate", "measure the sample quality of a checkpoint"),
+    "interpolate": ("scratchgan.cli.interpolate",
+                    "walk a checkpoint's latent space (or morph its classes) into a grid"),
+    "inpaint": ("scratchgan.cli.inpaint", "repair the hidden part of an image with a generator"),
 }
-USAGE = ("usage: scratchgan {mnist,images,sample,evaluate} [options]   "
+USAGE = ("usage: scratchgan {mnist,images,sample,evaluate,interpolate,inpaint} [options]   "
          "(scratchgan <command> --help for its options)")
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE, *(f"  {name:<9} {text}" for name, (_, text) in COMMANDS.items()), sep="\n",
+        print(USAGE, *(f"  {name:<11} {text}" for name, (_, text) in COMMANDS.items()), sep="\n",
               file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
     if argv[0] == "--version":

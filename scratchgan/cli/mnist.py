@@ -17,7 +17,8 @@ def build_parser():
         "progress.gif and checkpoint.npz into --out. Ctrl-C saves a checkpoint; --resume "
         "continues it.", MODELS)
     p.add_argument("--model", choices=MODELS,
-                   help="network pair (default: mlp, or the checkpoint's with --resume)")
+                   help="network pair: mlp, dcgan, or cgan (the MLP pair told which digit to "
+                        "draw) (default: mlp, or the checkpoint's with --resume)")
     p.add_argument("--data", help="folder with the MNIST idx files "
                    "(default: the copy shipped with scratchgan)")
     return p

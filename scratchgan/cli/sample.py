@@ -1,7 +1,9 @@
-"""Draw digits from a trained generator:
+"""Draw samples from a trained generator:
 ``scratchgan sample --checkpoint runs/mlp/checkpoint.npz --n 64 --out digits.png``.
 
-A .png --out gets an image grid; a .npy gets the raw float32 samples (N, 1, 28, 28) in [-1, 1].
+A .png --out gets an image grid; a .npy gets the raw float32 samples (N, C, H, W) in [-1, 1].
+A conditional model draws every class in turn, or only ``--label`` (a class name or index):
+``scratchgan sample --checkpoint runs/cgan/checkpoint.npz --label 7 --out sevens.png``.
 """
 import sys
 from pathlib import Path
@@ -22,8 +24,10 @@ def build_parser():
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     p.add_argument("--out", required=True, help="output file: .png (grid) or .npy "
-                   "(float32 (N, 1, 28, 28) in [-1, 1])")
+                   "(float32 (N, C, H, W) in [-1, 1])")
     p.add_argument("--nrow", type=int, help="images per grid row (default: a square grid)")
+    p.add_argument("--label", help="conditional models: draw only this class (its name, e.g. 7 "
+                   "or smiley, or its index); default: every class in turn")
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     return p
 
@@ -37,7 +41,7 @@ def main(argv=None):
             raise ConfigError(f"--out {out}: expected a file name ending in .png or .npy")
         if args.n < 1:
             raise ConfigError(f"--n must be at least 1, got {args.n}")
-        samples = sample_images(args.checkpoint, args.n, args.seed, args.backend)
+        samples = sample_images(args.checkpoint, args.n, args.seed, args.backend, args.label)
         if out.suffix.lower() == ".npy":
             numpy.save(out, samples)
         else:

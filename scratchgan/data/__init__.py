@@ -7,6 +7,7 @@ from scratchgan.data.images import (
     check_image_size,
     default_cache_dir,
     load_image_folder,
+    read_image,
 )
 from scratchgan.data.mnist import (
     BatchIterator,
@@ -18,4 +19,4 @@ from scratchgan.data.mnist import (
 
 __all__ = ["BatchIterator", "DataError", "DataWarning", "ImageSet", "check_image_size",
            "default_cache_dir", "load_emoji_faces", "load_image_folder", "load_mnist",
-           "mnist_dataset", "to_tanh_range"]
+           "mnist_dataset", "read_image", "to_tanh_range"]

@@ -215,6 +215,25 @@ def decode(path, image_size, channels, background):
         return None, " ".join(f"{type(e).__name__}: {e}".split())[:100]
 
 
+def read_image(path, channels=3, background=BACKGROUND):
+    """One picture file at its own size, as uint8 (H, W, channels): grey, palette and
+    transparent images converted as the folder loader converts them. DataError if unreadable."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            im = normalise_mode(ImageOps.exif_transpose(im))
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such image file") from None
+    except UnidentifiedImageError:
+        raise DataError(f"{path}: not an image Pillow can read") from None
+    except Exception as e:  # Pillow's plugins raise many kinds on malformed files
+        raise DataError(f"{path}: unreadable image ({type(e).__name__}: {e})") from None
+    if im.mode == "RGBA":
+        im = Image.alpha_composite(Image.new("RGBA", im.size, (*background, 255)), im)
+    im = im.convert("RGB" if channels == 3 else "L")
+    return numpy.asarray(im).reshape(im.size[1], im.size[0], channels)
+
+
 # -- a folder --
 
 def resolve_folder(folder):

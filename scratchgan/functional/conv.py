@@ -34,9 +34,9 @@ def _size(n, k, stride, padding):
     return (n + 2 * padding - k) // stride + 1
 
 
-def _output_padding(in_size, out_size, k, stride, padding):
-    """The output_padding that makes conv_transpose2d give back `in_size` from `out_size`."""
-    return in_size - ((out_size - 1) * stride - 2 * padding + k)
+def _output_paddings(x, y, k, stride, padding):
+    """The output_padding that makes conv_transpose2d give back x's size from y's."""
+    return tuple(a - ((b - 1) * stride - 2 * padding + n) for a, b, n in zip(x[2:], y[2:], k))
 
 
 class Conv2d(Function):
@@ -58,9 +58,7 @@ class Conv2d(Function):
         s, p, k = self.stride, self.padding, w.shape[2:]
         gx = gw = gb = None
         if self.needs_input_grad[0]:
-            extra = (_output_padding(x.shape[2], gy.shape[2], k[0], s, p),
-                     _output_padding(x.shape[3], gy.shape[3], k[1], s, p))
-            gx = ConvTranspose2d(s, p, extra)(gy, w)
+            gx = ConvTranspose2d(s, p, _output_paddings(x.shape, gy.shape, k, s, p))(gy, w)
         if self.needs_input_grad[1]:
             gw = Conv2dWeight(k, s, p)(x, gy)
         if len(self.inputs) == 3 and self.needs_input_grad[2]:
@@ -77,13 +75,10 @@ class ConvTranspose2d(Function):
                                else (output_padding,) * 2)
 
     def forward(self, x, w):
-        N, C_in, H, W = x.shape
-        _, C_out, kh, kw = w.shape
         s, p = self.stride, self.padding
-        size = ((H - 1) * s - 2 * p + kh + self.output_padding[0],
-                (W - 1) * s - 2 * p + kw + self.output_padding[1])
-        taps = B.matmul(w.reshape(C_in, -1).T, _channel_rows(x))  # (C_out·kh·kw, H·W·N)
-        return B.col2im(taps.reshape(C_out, kh, kw, H, W, N), s, p, size)
+        size = tuple((n - 1) * s - 2 * p + k + extra
+                     for n, k, extra in zip(x.shape[2:], w.shape[2:], self.output_padding))
+        return _transposed(w, _channel_rows(x), x.shape, s, p, size)
 
     def backward(self, gy):
         x, w = self.inputs
@@ -91,6 +86,19 @@ class ConvTranspose2d(Function):
         gx = Conv2d(s, p)(gy, w) if self.needs_input_grad[0] else None
         gw = Conv2dWeight(k, s, p)(gy, x) if self.needs_input_grad[1] else None
         return gx, gw
+
+    def fast_backward(self, gy):  # backward's two products on arrays, sharing one im2col of gy
+        (x, w), needs = (t.array for t in self.inputs), self.needs_input_grad
+        cols = B.im2col(gy, *w.shape[2:], self.stride, self.padding)
+        rows = w.reshape(w.shape[0], -1)
+        gx = _maps(B.matmul(rows, cols), x.shape[0], *x.shape[2:]) if needs[0] else None
+        gw = B.matmul(_channel_rows(x), cols.T).reshape(w.shape) if needs[1] else None
+        return gx, gw
+
+
+def _transposed(w, rows, shape, s, p, size):  # col2im(Wᵀ·rows): rows of `shape` maps -> `size`
+    taps = B.matmul(w.reshape(w.shape[0], -1).T, rows)  # (C_out·kh·kw, H·W·N)
+    return B.col2im(taps.reshape(w.shape[1], *w.shape[2:], *shape[2:], shape[0]), s, p, size)
 
 
 class Conv2dWeight(Function):
@@ -108,13 +116,9 @@ class Conv2dWeight(Function):
     def backward(self, ggw):
         x, gy = self.inputs
         s, p, (kh, kw) = self.stride, self.padding, self.kernel_size
-        gx = ggy = None
-        if self.needs_input_grad[0]:
-            extra = (_output_padding(x.shape[2], gy.shape[2], kh, s, p),
-                     _output_padding(x.shape[3], gy.shape[3], kw, s, p))
-            gx = ConvTranspose2d(s, p, extra)(gy, ggw)
-        if self.needs_input_grad[1]:
-            ggy = Conv2d(s, p)(x, ggw)
+        extra = _output_paddings(x.shape, gy.shape, (kh, kw), s, p)
+        gx = ConvTranspose2d(s, p, extra)(gy, ggw) if self.needs_input_grad[0] else None
+        ggy = Conv2d(s, p)(x, ggw) if self.needs_input_grad[1] else None
         return gx, ggy
 
 

@@ -19,11 +19,12 @@ from scratchgan.metrics.evaluation import (MetricsWarning, evaluate_samples, rea
 from scratchgan.metrics.samples import MetricsError, check_samples, read_samples, to_model_range
 from scratchgan.metrics.scores import (class_histogram, classifier_score, coverage_kl,
                                        feature_statistics, frechet_distance,
-                                       frechet_distance_from_statistics, nearest_distances,
-                                       nearest_train_distance)
+                                       frechet_distance_from_statistics, label_agreement,
+                                       nearest_distances, nearest_train_distance)
 
 __all__ = ["MnistClassifier", "load_classifier", "features", "predict_proba", "features_and_proba",
            "FEATURE_DIM", "evaluate_samples", "real_floor", "reference_statistics", "MetricsError",
            "MetricsWarning", "check_samples", "read_samples", "to_model_range", "frechet_distance",
            "frechet_distance_from_statistics", "feature_statistics", "classifier_score",
-           "class_histogram", "coverage_kl", "nearest_train_distance", "nearest_distances"]
+           "class_histogram", "coverage_kl", "label_agreement", "nearest_train_distance",
+           "nearest_distances"]

@@ -11,7 +11,7 @@ from scratchgan.metrics.classifier import FEATURE_DIM, features, features_and_pr
 from scratchgan.metrics.samples import MetricsError, check_samples
 from scratchgan.metrics.scores import (class_histogram, classifier_score, coverage_kl,
                                        feature_statistics, frechet_distance_from_statistics,
-                                       nearest_train_distance)
+                                       label_agreement, nearest_train_distance)
 from scratchgan.tensor import Tensor
 
 REFERENCES = ("test", "train")
@@ -43,13 +43,17 @@ def train_subset(size=TRAIN_SUBSET):
     return mnist_dataset(split="train", limit=size)[0]
 
 
-def evaluate_samples(samples, n=None, reference="test", train_subset_size=TRAIN_SUBSET):
+def evaluate_samples(samples, n=None, reference="test", train_subset_size=TRAIN_SUBSET,
+                     labels=None):
     """Every score for generated images (N, 1, 28, 28) in [-1, 1] (NumPy, CuPy or Tensor).
 
     Returns a JSON-ready dict: ``frechet_distance`` (classifier features of the first ``n``
     samples against the ``reference`` split), ``classifier_score``, ``class_histogram`` (ten
     fractions), ``coverage_kl``, ``nearest_train_distance`` (to the first ``train_subset_size``
     training images) and ``n``. Compare with ``real_floor(n)``: the Fréchet distance depends on n.
+    With ``labels`` (the digit each sample was asked to be, from a conditional model) it adds
+    ``label_agreement`` (how often the classifier reads that digit) and
+    ``label_agreement_per_class``.
     """
     if isinstance(samples, Tensor):
         samples = samples.array
@@ -59,13 +63,14 @@ def evaluate_samples(samples, n=None, reference="test", train_subset_size=TRAIN_
             raise MetricsError(f"n={n}: expected between 2 and the number of samples "
                                f"({len(samples)})")
         samples = samples[:n]
+        labels = None if labels is None else labels[:n]
     if len(samples) <= FEATURE_DIM:
         warnings.warn(f"{len(samples)} samples for {FEATURE_DIM}-dimensional features: "
                       "the covariance is singular and the Fréchet distance strongly biased; "
                       "use thousands", MetricsWarning, stacklevel=2)
     feats, probs = features_and_proba(samples)
     histogram = class_histogram(probs)
-    return {
+    scores = {
         "n": len(samples),
         "frechet_distance": frechet_distance_from_statistics(*feature_statistics(feats),
                                                              *reference_statistics(reference)),
@@ -75,6 +80,10 @@ def evaluate_samples(samples, n=None, reference="test", train_subset_size=TRAIN_
         "nearest_train_distance": nearest_train_distance(samples, train_subset(train_subset_size)),
         "reference": reference,
     }
+    if labels is not None:
+        scores["label_agreement"], scores["label_agreement_per_class"] = label_agreement(
+            probs, B.to_numpy(numpy.asarray(labels) if isinstance(labels, list) else labels))
+    return scores
 
 
 @functools.lru_cache(maxsize=None)

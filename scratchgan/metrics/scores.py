@@ -91,6 +91,22 @@ def class_histogram(probs_or_preds, num_classes=NUM_CLASSES):
     return numpy.bincount(preds, minlength=num_classes).astype(numpy.float64) / len(preds)
 
 
+def label_agreement(probs, labels, num_classes=NUM_CLASSES):
+    """How often the classifier reads sample i as the class ``labels[i]`` it was asked for:
+    (overall fraction, fraction per requested class, NaN for a class never requested)."""
+    preds = _check_probs(numpy.asarray(probs)).argmax(axis=1)
+    labels = numpy.asarray(labels)
+    if labels.shape != preds.shape or labels.dtype.kind not in "iu":
+        raise ValueError(f"label_agreement: expected integer labels ({len(preds)},), got "
+                         f"{labels.dtype} {labels.shape}")
+    hits = preds == labels
+    asked = numpy.bincount(labels, minlength=num_classes)[:num_classes]
+    agreed = numpy.bincount(labels[hits], minlength=num_classes)[:num_classes]
+    with numpy.errstate(invalid="ignore", divide="ignore"):
+        per_class = agreed / asked
+    return float(hits.mean()), [float(f) for f in per_class]
+
+
 def coverage_kl(histogram):
     """KL(histogram || uniform): 0 when every class is equally common, log(C / k) for k classes."""
     h = numpy.asarray(histogram, dtype=numpy.float64)

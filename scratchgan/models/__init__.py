@@ -2,14 +2,26 @@
 
 Every generator maps z (N, latent_dim) to images (N, C, H, W) in [-1, 1]; every discriminator
 maps such images to logits or critic scores (N, 1). "mlp" and "dcgan" draw MNIST's 28x28 digits;
-"image-dcgan" draws colour (or grey) images of any power-of-two size.
+"image-dcgan" draws colour (or grey) images of any power-of-two size. "cgan", and "image-dcgan"
+with ``n_classes``, are conditional: G(z, labels) and D(x, labels) (models.conditional).
 """
-from scratchgan.models import dcgan, image_dcgan, mlp
+from scratchgan.models import conditional, dcgan, image_dcgan, mlp
+from scratchgan.models.conditional import (ConditionalImageGenerator, ConditionalMLPDiscriminator,
+                                           ConditionalMLPGenerator, LabelEmbedding,
+                                           ProjectionImageDiscriminator, one_hot)
 from scratchgan.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from scratchgan.models.image_dcgan import ImageDiscriminator, ImageGenerator
 from scratchgan.models.mlp import MLPDiscriminator, MLPGenerator
 
-BUILDERS = {"mlp": mlp.build, "dcgan": dcgan.build, "image-dcgan": image_dcgan.build}
+
+
+def _cgan(latent_dim=100, n_classes=10, **options):
+    """MNIST's conditional GAN: the MLP pair, told the digit (PyTorch-GAN's cgan)."""
+    return mlp.build(latent_dim, n_classes=n_classes, **options)
+
+
+BUILDERS = {"mlp": mlp.build, "dcgan": dcgan.build, "cgan": _cgan,
+            "image-dcgan": image_dcgan.build}
 NAMES = tuple(BUILDERS)
 
 
@@ -25,4 +37,12 @@ def build(name, latent_dim=100, **options):
 
 
 __all__ = ["build", "NAMES", "MLPGenerator", "MLPDiscriminator", "DCGANGenerator",
-           "DCGANDiscriminator", "ImageGenerator", "ImageDiscriminator"]
+           "DCGANDiscriminator", "ImageGenerator", "ImageDiscriminator", "ConditionalMLPGenerator",
+           "ConditionalMLPDiscriminator", "ConditionalImageGenerator",
+           "ProjectionImageDiscriminator", "LabelEmbedding", "is_conditional", "one_hot",
+           "conditional"]
+
+
+def is_conditional(generator):
+    """Whether ``generator`` draws a requested class: G(z, labels)."""
+    return getattr(generator, "n_classes", 0) > 0

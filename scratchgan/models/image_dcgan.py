@@ -64,8 +64,15 @@ class ImageDiscriminator(nn.Module):
         return self.net(x)
 
 
-def build(latent_dim=100, size=64, channels=3, width=64, d_norm="batch"):
-    """(generator, discriminator), initialised as in the DCGAN paper."""
-    generator = ImageGenerator(latent_dim, size, channels, width)
-    discriminator = ImageDiscriminator(size, channels, width, d_norm)
+def build(latent_dim=100, size=64, channels=3, width=64, d_norm="batch", n_classes=0):
+    """(generator, discriminator), initialised as in the DCGAN paper; conditional on
+    ``n_classes`` classes when it is not 0 (scratchgan.models.conditional)."""
+    if n_classes:
+        from scratchgan.models.conditional import (ConditionalImageGenerator,
+                                                   ProjectionImageDiscriminator)
+        generator = ConditionalImageGenerator(latent_dim, n_classes, size, channels, width)
+        discriminator = ProjectionImageDiscriminator(n_classes, size, channels, width, d_norm)
+    else:
+        generator = ImageGenerator(latent_dim, size, channels, width)
+        discriminator = ImageDiscriminator(size, channels, width, d_norm)
     return nn.dcgan_init(generator), nn.dcgan_init(discriminator)

@@ -29,9 +29,9 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """images (N, 1, 28, 28) -> logits (N, 1); the sigmoid lives in the loss."""
 
-    def __init__(self, hidden=(512, 256), negative_slope=0.2):
+    def __init__(self, hidden=(512, 256), negative_slope=0.2, inputs=IMAGE_SIZE):
         super().__init__()
-        layers, width = [nn.Flatten()], IMAGE_SIZE
+        layers, width = [nn.Flatten()], inputs
         for h in hidden:
             layers += [nn.Dense(width, h), nn.LeakyReLU(negative_slope)]
             width = h
@@ -42,7 +42,14 @@ class MLPDiscriminator(nn.Module):
         return self.net(x)
 
 
-def build(latent_dim=100, g_hidden=(256, 512, 1024), d_hidden=(512, 256), negative_slope=0.2):
-    """(generator, discriminator) with PyTorch's default initialisation."""
+def build(latent_dim=100, g_hidden=(256, 512, 1024), d_hidden=(512, 256), negative_slope=0.2,
+          n_classes=0):
+    """(generator, discriminator) with PyTorch's default initialisation; conditional on
+    ``n_classes`` classes when it is not 0 (the "cgan" model, scratchgan.models.conditional)."""
+    if n_classes:
+        from scratchgan.models.conditional import (ConditionalMLPDiscriminator,
+                                                   ConditionalMLPGenerator)
+        return (ConditionalMLPGenerator(latent_dim, n_classes, tuple(g_hidden), negative_slope),
+                ConditionalMLPDiscriminator(n_classes, tuple(d_hidden), negative_slope))
     return (MLPGenerator(latent_dim, tuple(g_hidden), negative_slope),
             MLPDiscriminator(tuple(d_hidden), negative_slope))

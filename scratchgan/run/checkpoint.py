@@ -172,11 +172,36 @@ def load_generator(path, backend="numpy"):
     return generator.to(backend).eval(), config
 
 
-def sample_images(path, n, seed=0, backend="numpy"):
-    """n samples (N, 1, 28, 28), float32 in [-1, 1], from the generator saved at ``path``.
+def class_labels(config, n, label=None):
+    """The labels (n,) a conditional checkpoint's samples are drawn with: every class in turn,
+    or only ``label`` (a class index, or a class name such as "7" or "smiley"). None for an
+    unconditional model, which takes no label."""
+    names = config.get("class_names")
+    if not config.get("conditional") or not names:
+        if label is not None:
+            raise CheckpointError(f"--label {label}: the checkpoint's {config.get('model')} model "
+                                  "is not conditional; it draws no requested class")
+        return None
+    if label is None:
+        return numpy.arange(n) % len(names)
+    label = str(label)
+    if label in names:
+        index = names.index(label)
+    elif label.isdigit() and int(label) < len(names):
+        index = int(label)
+    else:
+        raise CheckpointError(f"--label {label}: the model has no such class; its classes are "
+                              f"{', '.join(names)}")
+    return numpy.full(n, index)
+
+
+def sample_images(path, n, seed=0, backend="numpy", label=None):
+    """n samples (N, C, H, W), float32 in [-1, 1], from the generator saved at ``path``; for a
+    conditional model, of class ``label`` (index or name), else every class in turn.
 
     The latents depend on ``seed`` only, so the same seed and n give the same digits whichever
     command draws them (sample, evaluate).
     """
     generator, config = load_generator(path, backend)
-    return generate_images(generator, noise(n, int(config["latent_dim"]), seed))
+    labels = class_labels(config, n, label)
+    return generate_images(generator, noise(n, int(config["latent_dim"]), seed), labels=labels)

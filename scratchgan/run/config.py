@@ -17,14 +17,19 @@ from scratchgan.losses import LOSSES
 MODEL_DEFAULTS = {
     "mlp": dict(batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=20),
     "dcgan": dict(batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=5),
+    "cgan": dict(batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=20),
     "image-dcgan": dict(batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=300),
 }
-DATASET_MODELS = {"mnist": ("mlp", "dcgan"), "images": ("image-dcgan",)}
+DATASET_MODELS = {"mnist": ("mlp", "dcgan", "cgan"), "images": ("image-dcgan",)}
+CONDITIONAL_MODELS = ("cgan",)  # an images run is conditional with --conditional
+MNIST_CLASSES = tuple(str(digit) for digit in range(10))
 IMAGE_DEFAULTS = dict(image_size=32, channels=3, width=64)
 DEFAULT_LATENT_DIM, DEFAULT_SEED, DEFAULT_LOSS = 100, 0, "bce"
 # Fields that shape the networks or the random streams: a resumed run must keep them.
 ARCHITECTURE_FIELDS = ("model", "latent_dim", "model_options", "seed", "dataset", "loss",
-                       "image_size", "channels", "width")
+                       "image_size", "channels", "width", "conditional")
+# What a checkpoint from before a field existed meant by it.
+FIELD_DEFAULTS = {"loss": DEFAULT_LOSS, "dataset": "mnist", "conditional": False}
 
 
 class ConfigError(ValueError):
@@ -44,6 +49,8 @@ class TrainConfig:
     channels: int | None = None       # images: 3 (colour, default) or 1 (grey)
     width: int | None = None          # images: the DCGAN's narrowest layer (default 64)
     flip: bool = False                # images: flip a random half of each batch left to right
+    conditional: bool | None = None   # images: G and D told the class (subfolder); cgan: always
+    class_names: list | None = None   # conditional: the classes, in label order (set by the run)
     epochs: int | None = None         # total epochs, counting those of a resumed run
     minutes: float | None = None      # wall-clock budget of this invocation, then stop and save
     batch_size: int | None = None
@@ -97,14 +104,15 @@ def resolve_config(config, saved=None):
         for name in ARCHITECTURE_FIELDS:
             # checkpoints from before --loss and images were all BCE on MNIST
             given = getattr(config, name)
-            kept = saved.get(name, {"loss": DEFAULT_LOSS, "dataset": "mnist"}.get(name))
+            kept = saved.get(name, FIELD_DEFAULTS.get(name))
             if name == "model_options":
                 given = json_roundtrip(given) if given else None
             if given is not None and given != kept:
                 raise ConfigError(f"--resume: the checkpoint's {name} is {kept!r}, not {given!r}; "
                                   "choose another --out to start a new run")
             setattr(c, name, kept)
-        for name in (*MODEL_DEFAULTS[c.model], "data", "limit", "n_critic", "flip"):
+        for name in (*MODEL_DEFAULTS[c.model], "data", "limit", "n_critic", "flip",
+                     "class_names"):
             if getattr(c, name) is None:
                 setattr(c, name, saved.get(name))
     c.loss = c.loss or DEFAULT_LOSS
@@ -119,6 +127,14 @@ def resolve_config(config, saved=None):
     c.n_critic = loss.n_critic if c.n_critic is None else c.n_critic
     c.latent_dim = DEFAULT_LATENT_DIM if c.latent_dim is None else c.latent_dim
     c.seed = DEFAULT_SEED if c.seed is None else c.seed
+    if c.model in CONDITIONAL_MODELS:
+        if c.conditional is False:
+            raise ConfigError(f"{c.model} is always conditional, not conditional=False")
+        c.conditional, c.class_names = True, list(MNIST_CLASSES)
+    elif c.conditional and c.dataset == "mnist":
+        raise ConfigError(f"--conditional: {c.model} draws any digit; the conditional MNIST "
+                          "model is --model cgan")
+    c.conditional = bool(c.conditional)
     if c.dataset == "images":
         for name, value in IMAGE_DEFAULTS.items():
             setattr(c, name, value if getattr(c, name) is None else getattr(c, name))

@@ -30,9 +30,9 @@ OUTPUTS = (CHECKPOINT_NAME, "metrics.csv", "metrics_eval.csv", "losses.png", "me
 class RunFolder:
     """Reads and writes every file of one run's folder; knows their names and formats."""
 
-    def __init__(self, path, history_columns=HISTORY_COLUMNS):
+    def __init__(self, path, history_columns=HISTORY_COLUMNS, eval_columns=EVAL_COLUMNS):
         self.path = Path(path)
-        self.history_columns = history_columns
+        self.history_columns, self.eval_columns = history_columns, eval_columns
         self.samples = self.path / "samples"
         self.checkpoint = self.path / CHECKPOINT_NAME
 
@@ -64,8 +64,9 @@ class RunFolder:
 
     def save_checkpoint(self, modules, optimizers, meta, fixed_noise, history, eval_history):
         arrays = dict(fixed_noise=fixed_noise, history=_table(history, self.history_columns),
-                      eval_history=_table(eval_history, EVAL_COLUMNS))
-        meta = dict(meta, history_columns=list(self.history_columns))
+                      eval_history=_table(eval_history, self.eval_columns))
+        meta = dict(meta, history_columns=list(self.history_columns),
+                    eval_columns=list(self.eval_columns))
         save_checkpoint(self.checkpoint, modules, optimizers, meta, arrays)
 
     @staticmethod
@@ -75,7 +76,8 @@ class RunFolder:
         history = [dict(zip(columns, row)) for row in checkpoint.arrays["history"].tolist()]
         for row in history:
             row["epoch"], row["step"] = int(row["epoch"]), int(row["step"])
-        eval_history = [dict(zip(EVAL_COLUMNS, row))
+        eval_columns = checkpoint.meta.get("eval_columns", EVAL_COLUMNS)
+        eval_history = [dict(zip(eval_columns, row))
                         for row in checkpoint.arrays["eval_history"].tolist()]
         return history, eval_history
 
@@ -83,9 +85,10 @@ class RunFolder:
     def epoch_grid(self, number, partial=False):
         return self.samples / f"epoch_{number:03d}{'_partial' if partial else ''}.png"
 
-    def save_grid(self, images, number, partial=False):
-        """(uint8 grid, its path) of ``images`` after epoch ``number``, complete or partial."""
-        grid = viz.image_grid(images, nrow=GRID_ROWS)
+    def save_grid(self, images, number, columns=None, partial=False):
+        """(uint8 grid, its path) of ``images`` after epoch ``number``, complete or partial;
+        ``columns`` images a row (default 8)."""
+        grid = viz.image_grid(images, nrow=columns or GRID_ROWS)
         path = viz.save_image(grid, self.epoch_grid(number, partial))
         if not partial:
             self.epoch_grid(number, partial=True).unlink(missing_ok=True)
@@ -97,13 +100,13 @@ class RunFolder:
         after it."""
         self._rewrite_csv("metrics.csv", self.history_columns, history)
         if with_eval:
-            self._rewrite_csv("metrics_eval.csv", EVAL_COLUMNS, eval_history)
+            self._rewrite_csv("metrics_eval.csv", self.eval_columns, eval_history)
 
     def log_step(self, row):
         self._append_csv("metrics.csv", self.history_columns, row)
 
     def log_eval(self, row):
-        self._append_csv("metrics_eval.csv", EVAL_COLUMNS, row)
+        self._append_csv("metrics_eval.csv", self.eval_columns, row)
 
     def _rewrite_csv(self, name, columns, rows):
         with open(self.path / name, "w", newline="") as f:

@@ -21,6 +21,8 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
+
+import numpy
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ from scratchgan.run.folder import EVAL_COLUMNS, HISTORY_BASE, RunFolder
 from scratchgan.trainer import CollapseMonitor, GANTrainer, thread_policy
 
 GRID_SAMPLES = 64
+GRID_COLUMNS, GRID_MAX_CLASSES = 8, 16  # conditional grids: a row per class, a column per z
 
 
 class TrainingDiverged(RuntimeError):
@@ -126,7 +129,7 @@ class _Run:
         self.modules = {"generator": self.trainer.generator,
                         "discriminator": self.trainer.discriminator}
         self.optimizers = {"generator": self.trainer.opt_g, "discriminator": self.trainer.opt_d}
-        self.fixed_noise = noise(GRID_SAMPLES, c.latent_dim, c.seed + 3)
+        self.fixed_noise, self.grid_labels = grid_noise(c)
         self.epoch, self.step, self.offset, self.elapsed_before = 0, 0, 0, 0.0
         self.history, self.eval_history = [], []
         if saved is not None:
@@ -158,14 +161,34 @@ class _Run:
     def _batches(self):
         c = self.config
         if c.dataset == "mnist":
-            images, _ = mnist_dataset(c.data, limit=c.limit)
+            images, labels = mnist_dataset(c.data, limit=c.limit)
         else:
-            images = self.reference = self._images()[:c.limit]
+            found = self._images()
+            images = self.reference = found.to_tanh_range()[:c.limit]
+            labels = found.labels[:c.limit]
+            if c.conditional:
+                self._take_classes(found)
         if len(images) < c.batch_size:
             raise ConfigError(f"{len(images)} training images cannot fill one batch of "
                               f"{c.batch_size}")
+        self.labels = labels.astype("int64") if c.conditional else None
         return BatchIterator(images, c.batch_size, seed=c.seed + 2, backend=self.backend.name,
-                             flip=c.flip)
+                             flip=c.flip, labels=self.labels)
+
+    def _take_classes(self, found):
+        """A conditional images run: its classes are the folder's first-level subfolders."""
+        c, names = self.config, list(found.class_names)
+        if c.class_names is not None:  # resumed
+            if names != c.class_names:
+                raise ConfigError(f"--resume: the checkpoint's classes are {c.class_names}, but "
+                                  f"{found.source} holds {names}")
+            return
+        if len(names) < 2:
+            raise ConfigError(f"--conditional: {found.source} holds {len(names)} class; a "
+                              "conditional model needs images in at least 2 subfolders (one "
+                              "per class)")
+        c.class_names = names
+        c.model_options = dict(c.model_options, n_classes=len(names))
 
     def _images(self):
         """The image folder's (or the shipped faces') float32 images, saying what was skipped."""
@@ -182,7 +205,7 @@ class _Run:
             self.say(f"decoded {found.decoded} images from {found.source} in "
                      f"{found.decode_seconds:.1f} s ({found.decode_rate:.0f} per second); "
                      "cached for the next run")
-        return found.to_tanh_range()
+        return found
 
     def _trainer(self):
         c = self.config
@@ -197,6 +220,8 @@ class _Run:
             B.set_num_threads(B.get_num_threads(), by=thread_policy(G, D))
         trainer = GANTrainer(G, D, c.latent_dim, c.lr_g, c.lr_d, (c.beta1, c.beta2), c.loss)
         self.folder.history_columns = HISTORY_BASE + trainer.loss.stat_names
+        if c.conditional:
+            self.folder.eval_columns = EVAL_COLUMNS + ("label_agreement",)
         return trainer
 
     def _restore(self, saved):
@@ -245,7 +270,8 @@ class _Run:
             stopped = None
             with self._progress_bar(first) as bar:
                 for number, batch in enumerate(self.batches.epoch(first), start=first + 1):
-                    stats = self.trainer.train_step(batch, self.step % c.n_critic == 0)
+                    images, labels = batch if c.conditional else (batch, None)
+                    stats = self.trainer.train_step(images, self.step % c.n_critic == 0, labels)
                     self.step, self.offset = self.step + 1, number * size
                     bar.update(1)
                     self._after_step(stats, bar)
@@ -291,7 +317,7 @@ class _Run:
     def _end_epoch(self):
         self._guard_parameters()
         number = self.epoch + 1
-        grid, path = self.folder.save_grid(self.trainer.generate(self.fixed_noise), number)
+        grid, path = self.folder.save_grid(self._grid_images(), number, self._grid_columns())
         self.epoch, self.offset = number, 0
         c = self.config
         result = self._evaluate() if c.eval_every and number % c.eval_every == 0 else None
@@ -304,7 +330,8 @@ class _Run:
 
     def _save_part_done_epoch(self, epoch_state, stopped):
         self._guard_parameters()
-        self.folder.save_grid(self.trainer.generate(self.fixed_noise), self.epoch + 1, partial=True)
+        self.folder.save_grid(self._grid_images(), self.epoch + 1, self._grid_columns(),
+                              partial=True)
         self._save_checkpoint(epoch_state, stopped)
 
     def _stop(self, stopped):
@@ -357,6 +384,12 @@ class _Run:
                     "learning rates and --resume")
         return "No checkpoint had been written yet; lower the learning rates and start again"
 
+    def _grid_images(self):
+        return self.trainer.generate(self.fixed_noise, labels=self.grid_labels)
+
+    def _grid_columns(self):
+        return GRID_COLUMNS if self.grid_labels is not None else None
+
     def _evaluator(self):
         """MNIST: every score of scratchgan.metrics; images: the colour Fréchet distance against
         the training images (the other columns stay empty)."""
@@ -364,22 +397,31 @@ class _Run:
             return _import_metrics()
         from scratchgan.metrics.colour import colour_frechet_distance
 
-        def colour_scores(samples, n):
+        def colour_scores(samples, n, labels=None):
             reference = self.reference[:max(n, 2)]
             nan = float("nan")
             return dict(frechet_distance=colour_frechet_distance(samples, reference),
-                        classifier_score=nan, coverage_kl=nan, nearest_train_distance=nan)
+                        classifier_score=nan, coverage_kl=nan, nearest_train_distance=nan,
+                        label_agreement=nan)
         return colour_scores
 
     def _evaluate(self):
         c = self.config
         z = noise(c.eval_samples, c.latent_dim, [c.seed + 4, self.epoch])
-        result = self.evaluate_samples(self.trainer.generate(z), n=c.eval_samples)
+        labels = None
+        if c.conditional:  # the classes in the data's proportions
+            pick = numpy.random.default_rng([c.seed + 4, self.epoch]).choice(len(self.labels),
+                                                                             c.eval_samples)
+            labels = self.labels[pick]
+        samples = self.trainer.generate(z, labels=labels)
+        asked = {} if labels is None else {"labels": labels}
+        result = self.evaluate_samples(samples, n=c.eval_samples, **asked)
+        columns = self.folder.eval_columns[2:]
         row = dict(epoch=self.epoch, minutes=self._seconds() / 60,
-                   **{k: float(result[k]) for k in EVAL_COLUMNS[2:]})
+                   **{k: float(result[k]) for k in columns})
         self.eval_history.append(row)
         self.folder.log_eval(row)
-        self.say(f"epoch {self.epoch}: " + ", ".join(f"{k} {row[k]:.4g}" for k in EVAL_COLUMNS[2:]))
+        self.say(f"epoch {self.epoch}: " + ", ".join(f"{k} {row[k]:.4g}" for k in columns))
         return dict(result)
 
     def _save_checkpoint(self, data_state, stopped):
@@ -419,6 +461,18 @@ class _Run:
         return TrainResult(t.generator, t.discriminator, t, self.config, self.history,
                            self.eval_history, self.epoch, self.step, stopped, self.folder.path,
                            self.folder.checkpoint)
+
+
+def grid_noise(config):
+    """The grids' fixed latents, and their labels: 64 samples, or for a conditional model a row
+    per class (up to 16) with the same 8 latents in every row, so that a column shows one z
+    drawn as each class."""
+    c = config
+    if not c.conditional:
+        return noise(GRID_SAMPLES, c.latent_dim, c.seed + 3), None
+    rows = min(len(c.class_names), GRID_MAX_CLASSES)
+    z = noise(GRID_COLUMNS, c.latent_dim, c.seed + 3)
+    return numpy.tile(z, (rows, 1)), numpy.repeat(numpy.arange(rows), GRID_COLUMNS)
 
 
 def _import_metrics():
