@@ -1,7 +1,7 @@
 """Build tests/data/cgan_small.npz: a small conditional MNIST generator, trained, kept for the tests
 that check ``scratchgan sample --label`` with the project's classifier.
 
-    python scripts/make_test_cgan.py            # about 3 minutes on 2 cores
+    python scripts/make_test_cgan.py            # about a minute on 2 cores
 
 A narrow cgan (latent 32, G 128-256, D 256-128) trained for 6 epochs on MNIST; only the
 generator and the run's config are saved (float16 weights), so the file stays small. Training
@@ -36,6 +36,7 @@ def main():
         result = train(TrainConfig(out=folder, **SMALL))
         meta = load_checkpoint(result.checkpoint).meta
     keep = {k: meta[k] for k in ("model", "config", "epoch", "step")}
+    OUT.parent.mkdir(exist_ok=True)
     save_checkpoint(OUT, {"generator": HalfPrecision(result.generator)}, {}, keep)
     print(f"wrote {OUT} ({OUT.stat().st_size / 1e6:.2f} MB) after {result.step} steps")
 

@@ -28,14 +28,14 @@ class EvaluateError(Exception):
     """Bad input to the evaluate command; main() prints it as one line and exits with 2."""
 
 
-def sample_checkpoint(path, n, seed):
+def sample_checkpoint(path, n, seed, raw=False):
     """``n`` images from the generator at ``path``, drawn as ``scratchgan sample`` draws them.
 
     So ``scratchgan sample --seed S --n N --out x.npy`` then ``evaluate --samples x.npy`` scores
     the same digits as ``evaluate --checkpoint ... --seed S --n N``.
     """
     from scratchgan.run import sample_images  # noqa: PLC0415  (only --checkpoint needs the models)
-    return sample_images(path, n, seed)
+    return sample_images(path, n, seed, raw=raw)
 
 
 def checkpoint_labels(path, n):
@@ -95,6 +95,8 @@ def build_parser():
                              "drawn (default 0)")
     parser.add_argument("--reference", metavar="FOLDER", help="colour images: the real images "
                         "to compare with (default: the run's data, else the shipped faces)")
+    parser.add_argument("--raw-g", action="store_true", help="a checkpoint's G itself, not the "
+                        "moving average of its weights (runs with --ema)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object instead of a table")
     return parser
@@ -120,7 +122,7 @@ def run_colour(args, note):
     else:
         config = load_checkpoint(args.checkpoint).meta["config"]
         shape, data = (config["image_size"], config["channels"]), args.reference or config["data"]
-        images = sample_checkpoint(args.checkpoint, args.n or COLOUR_N, args.seed)
+        images = sample_checkpoint(args.checkpoint, args.n or COLOUR_N, args.seed, args.raw_g)
         source = args.checkpoint
     if images.ndim != 4 or images.shape[1] not in (1, 3) or images.shape[2] != images.shape[3]:
         raise EvaluateError(f"{source}: expected square images (N, 1 or 3, H, H), "
@@ -170,7 +172,7 @@ def run(args, note):
         labels = None
     else:
         n = args.n or DEFAULT_N
-        images = sample_checkpoint(args.checkpoint, n, args.seed)
+        images = sample_checkpoint(args.checkpoint, n, args.seed, args.raw_g)
         detected, source = "generator output", args.checkpoint
         labels = checkpoint_labels(args.checkpoint, n)
     with warnings.catch_warnings(record=True) as caught:

@@ -37,6 +37,8 @@ def build_parser():
                    help="random starting points, the best kept (default 8)")
     p.add_argument("--seed", type=int, default=0, help="seed of the starting points and of "
                    "--mask random (default 0)")
+    p.add_argument("--raw-g", action="store_true", help="G itself, not the moving average of "
+                   "its weights (checkpoints of runs with --ema)")
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     return p
 
@@ -118,7 +120,7 @@ def main(argv=None):
             raise ConfigError(f"--out {args.out}: expected a file name ending in .png")
         if args.steps < 1 or args.restarts < 1:
             raise ConfigError("--steps and --restarts must be at least 1")
-        G, config = load_generator(args.checkpoint, args.backend)
+        G, config = load_generator(args.checkpoint, args.backend, args.raw_g)
         image, label, source = read_target(args, config)
         hidden = read_mask(args, image.shape[1:])
         labels = choose_label(args, config, label)

@@ -31,6 +31,8 @@ def build_parser():
     p.add_argument("--morph", nargs=2, metavar=("A", "B"),
                    help="conditional models: each row morphs class A into class B, z held fixed")
     p.add_argument("--out", required=True, help="output PNG")
+    p.add_argument("--raw-g", action="store_true", help="G itself, not the moving average of "
+                   "its weights (checkpoints of runs with --ema)")
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     return p
 
@@ -61,7 +63,7 @@ def main(argv=None):
             if getattr(args, name) < (1 if name == "rows" else 2):
                 raise ConfigError(f"--{name} must be at least {1 if name == 'rows' else 2}, "
                                   f"got {getattr(args, name)}")
-        G, config = load_generator(args.checkpoint, args.backend)
+        G, config = load_generator(args.checkpoint, args.backend, args.raw_g)
         images = interpolation_rows(G, config, args.rows, args.steps, args.mode, args.seed,
                                     args.label, args.morph)
         viz.save_grid(images, args.out, nrow=args.steps,

@@ -28,6 +28,8 @@ def build_parser():
     p.add_argument("--nrow", type=int, help="images per grid row (default: a square grid)")
     p.add_argument("--label", help="conditional models: draw only this class (its name, e.g. 7 "
                    "or smiley, or its index); default: every class in turn")
+    p.add_argument("--raw-g", action="store_true", help="G itself, not the moving average of "
+                   "its weights (checkpoints of runs with --ema)")
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     return p
 
@@ -41,7 +43,8 @@ def main(argv=None):
             raise ConfigError(f"--out {out}: expected a file name ending in .png or .npy")
         if args.n < 1:
             raise ConfigError(f"--n must be at least 1, got {args.n}")
-        samples = sample_images(args.checkpoint, args.n, args.seed, args.backend, args.label)
+        samples = sample_images(args.checkpoint, args.n, args.seed, args.backend, args.label,
+                                args.raw_g)
         if out.suffix.lower() == ".npy":
             numpy.save(out, samples)
         else:

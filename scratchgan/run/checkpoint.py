@@ -159,8 +159,9 @@ def load_checkpoint(path):
     return Checkpoint(path, contents)
 
 
-def load_generator(path, backend="numpy"):
-    """(generator, config dict) from a training checkpoint, on ``backend``, in eval mode."""
+def load_generator(path, backend="numpy", raw=False):
+    """(generator, config dict) from a training checkpoint, on ``backend``, in eval mode: the
+    moving average of G's weights when the run kept one (``--ema``), else (or with ``raw``) G."""
     checkpoint = load_checkpoint(path)
     config = checkpoint.meta.get("config", {})
     try:
@@ -168,7 +169,8 @@ def load_generator(path, backend="numpy"):
                                     config.get("model_options"))
     except (KeyError, ValueError, TypeError) as e:
         raise CheckpointError(f"{path}: its config does not describe a known model ({e})") from None
-    checkpoint.load_into({"generator": generator})
+    averaged = not raw and bool(checkpoint._section("module/generator_ema"))
+    checkpoint.load_into({"generator_ema" if averaged else "generator": generator})
     return generator.to(backend).eval(), config
 
 
@@ -195,13 +197,14 @@ def class_labels(config, n, label=None):
     return numpy.full(n, index)
 
 
-def sample_images(path, n, seed=0, backend="numpy", label=None):
+def sample_images(path, n, seed=0, backend="numpy", label=None, raw=False):
     """n samples (N, C, H, W), float32 in [-1, 1], from the generator saved at ``path``; for a
-    conditional model, of class ``label`` (index or name), else every class in turn.
+    conditional model, of class ``label`` (index or name), else every class in turn. The moving
+    average of G draws them when the checkpoint holds one, unless ``raw``.
 
     The latents depend on ``seed`` only, so the same seed and n give the same digits whichever
     command draws them (sample, evaluate).
     """
-    generator, config = load_generator(path, backend)
+    generator, config = load_generator(path, backend, raw)
     labels = class_labels(config, n, label)
     return generate_images(generator, noise(n, int(config["latent_dim"]), seed), labels=labels)

@@ -25,11 +25,12 @@ CONDITIONAL_MODELS = ("cgan",)  # an images run is conditional with --conditiona
 MNIST_CLASSES = tuple(str(digit) for digit in range(10))
 IMAGE_DEFAULTS = dict(image_size=32, channels=3, width=64)
 DEFAULT_LATENT_DIM, DEFAULT_SEED, DEFAULT_LOSS = 100, 0, "bce"
+DEFAULT_EMA = 0.0  # decay of the moving average of G (0: none); scratchgan.trainer.MovingAverage
 # Fields that shape the networks or the random streams: a resumed run must keep them.
 ARCHITECTURE_FIELDS = ("model", "latent_dim", "model_options", "seed", "dataset", "loss",
-                       "image_size", "channels", "width", "conditional")
+                       "image_size", "channels", "width", "conditional", "ema")
 # What a checkpoint from before a field existed meant by it.
-FIELD_DEFAULTS = {"loss": DEFAULT_LOSS, "dataset": "mnist", "conditional": False}
+FIELD_DEFAULTS = {"loss": DEFAULT_LOSS, "dataset": "mnist", "conditional": False, "ema": 0.0}
 
 
 class ConfigError(ValueError):
@@ -51,6 +52,7 @@ class TrainConfig:
     flip: bool = False                # images: flip a random half of each batch left to right
     conditional: bool | None = None   # images: G and D told the class (subfolder); cgan: always
     class_names: list | None = None   # conditional: the classes, in label order (set by the run)
+    ema: float | None = None          # decay of the moving average of G's weights; 0: none
     epochs: int | None = None         # total epochs, counting those of a resumed run
     minutes: float | None = None      # wall-clock budget of this invocation, then stop and save
     batch_size: int | None = None
@@ -125,6 +127,7 @@ def resolve_config(config, saved=None):
         if getattr(c, name) is None:
             setattr(c, name, optimizer.get(name, value) if c.loss != DEFAULT_LOSS else value)
     c.n_critic = loss.n_critic if c.n_critic is None else c.n_critic
+    c.ema = DEFAULT_EMA if c.ema is None else c.ema
     c.latent_dim = DEFAULT_LATENT_DIM if c.latent_dim is None else c.latent_dim
     c.seed = DEFAULT_SEED if c.seed is None else c.seed
     if c.model in CONDITIONAL_MODELS:
@@ -154,7 +157,7 @@ def _check_ranges(c):
     for name in ("minutes", "max_steps", "eval_every", "limit", "lr_g", "lr_d"):
         if getattr(c, name) is not None and getattr(c, name) <= 0:
             raise ConfigError(f"{_flag(name)} must be positive, got {getattr(c, name)}")
-    for name in ("beta1", "beta2"):
+    for name in ("beta1", "beta2", "ema"):
         if not 0 <= getattr(c, name) < 1:
             raise ConfigError(f"{name} must be in [0, 1), got {getattr(c, name)}")
     if c.dataset == "images":

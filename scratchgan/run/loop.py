@@ -129,6 +129,8 @@ class _Run:
         self.modules = {"generator": self.trainer.generator,
                         "discriminator": self.trainer.discriminator}
         self.optimizers = {"generator": self.trainer.opt_g, "discriminator": self.trainer.opt_d}
+        if self.trainer.average is not None:
+            self.modules["generator_ema"] = self.trainer.average.module
         self.fixed_noise, self.grid_labels = grid_noise(c)
         self.epoch, self.step, self.offset, self.elapsed_before = 0, 0, 0, 0.0
         self.history, self.eval_history = [], []
@@ -218,7 +220,8 @@ class _Run:
         self.backend.seed(c.seed + 1)
         if self.backend is B.get_backend("numpy"):
             B.set_num_threads(B.get_num_threads(), by=thread_policy(G, D))
-        trainer = GANTrainer(G, D, c.latent_dim, c.lr_g, c.lr_d, (c.beta1, c.beta2), c.loss)
+        trainer = GANTrainer(G, D, c.latent_dim, c.lr_g, c.lr_d, (c.beta1, c.beta2), c.loss,
+                             ema=c.ema or None)
         self.folder.history_columns = HISTORY_BASE + trainer.loss.stat_names
         if c.conditional:
             self.folder.eval_columns = EVAL_COLUMNS + ("label_agreement",)
@@ -235,6 +238,8 @@ class _Run:
         if m["rng"]["backend"] == self.backend.name:
             t.set_rng_state(m["rng"]["noise"])
         self.batches.load_state_dict(m["rng"]["data"])
+        if t.average is not None:
+            t.average.updates = m.get("ema_updates", 0)
         if m.get("g_loss") is not None:
             t.g_loss = self.backend.xp.asarray(m["g_loss"], dtype=B.DTYPE)
         self.fixed_noise = saved.arrays["fixed_noise"]
@@ -431,7 +436,8 @@ class _Run:
         meta = dict(model=c.model, config=json_roundtrip(dataclasses.asdict(c)), epoch=self.epoch,
                     step=self.step, samples_into_epoch=self.offset,
                     elapsed_seconds=self._seconds(), stopped=stopped, rng=rng,
-                    g_loss=None if g_loss is None else float(B.to_numpy(g_loss)))
+                    g_loss=None if g_loss is None else float(B.to_numpy(g_loss)),
+                    ema_updates=self.trainer.average and self.trainer.average.updates)
         self.folder.save_checkpoint(self.modules, self.optimizers, meta, self.fixed_noise,
                                     self.history, self.eval_history)
 
