@@ -101,7 +101,9 @@ def invert(G, images, labels=None, known=None, steps=300, restarts=4, lr=0.05, p
     if (counts == 0).any():
         raise ValueError("invert: an image has no known pixel to compare")
     owner = B.backend_of(G.parameters()[0].array)
-    tile = lambda a: owner.asarray(numpy.concatenate([a] * restarts))  # noqa: E731
+
+    def tile(a):  # every image once per restart, restart after restart, on G's backend
+        return owner.asarray(numpy.concatenate([a] * restarts))
     target, w = Tensor._wrap(tile(x)), Tensor._wrap(tile(weight / counts[:, None, None, None]))
     y = None if labels is None else tile(numpy.asarray(labels))
     start = numpy.random.default_rng(seed).standard_normal((restarts * n, d), dtype=numpy.float32)
@@ -249,8 +251,9 @@ class _frozen:
 
 
 def _image_shape(G):
-    with no_grad(), _frozen(G):
-        z = Tensor._wrap(B.backend_of(G.parameters()[0].array).normal((1, G.latent_dim)))
+    with no_grad(), _frozen(G):  # zeros: drawing z would advance the backend's random stream
+        z = Tensor._wrap(B.backend_of(G.parameters()[0].array).xp.zeros((1, G.latent_dim),
+                                                                        B.DTYPE))
         labels = [0] if getattr(G, "n_classes", 0) else None
         return tuple((G(z) if labels is None else G(z, labels)).shape[1:])
 
