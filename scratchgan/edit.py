@@ -214,12 +214,10 @@ def fill_nearest(images, hidden, pool):
     pixels: the baseline that copies instead of generating."""
     hidden = _check_mask(hidden, images.shape)
     known = numpy.broadcast_to(~hidden, images.shape).reshape(len(images), -1).astype(numpy.float32)
-    flat_pool = pool.reshape(len(pool), -1).astype(numpy.float32)
-    out = numpy.empty_like(images)
-    for i, (image, k) in enumerate(zip(images.reshape(len(images), -1), known)):
-        distance = (((flat_pool - image) * k) ** 2).sum(1)
-        out[i] = numpy.where(hidden[i], pool[distance.argmin()], images[i])
-    return out
+    x, p = images.reshape(len(images), -1).astype(numpy.float32), pool.reshape(len(pool), -1)
+    # Σ k·(p − x)² = (p²)·k − 2 p·(k·x) + Σ k·x², for every pool image and image at once
+    distance = (p * p) @ known.T - 2 * p @ (known * x).T + (known * x * x).sum(1)
+    return numpy.where(hidden, pool[distance.argmin(0)], images)
 
 
 def pixel_errors(result, truth, hidden):

@@ -11,6 +11,7 @@ import numpy
 
 from scratchgan import backend as B, nn
 from scratchgan.losses import get_loss
+from scratchgan.models.conditional import one_hot
 from scratchgan.optim import Adam
 from scratchgan.tensor import Tensor, no_grad
 
@@ -102,7 +103,9 @@ class GANTrainer:
         if getattr(G, "n_classes", 0):
             if labels is None:
                 raise ValueError("train_step: a conditional GAN needs the batch's labels")
-            y = labels.array if isinstance(labels, Tensor) else self.backend.asarray(labels)
+            # checked and made one-hot once, for G's pass and D's three
+            y = one_hot(labels if isinstance(labels, Tensor) else self.backend.asarray(labels),
+                        G.n_classes, z).array
             fake = G(z, y)
             D = _Conditioned(D, y)
         else:

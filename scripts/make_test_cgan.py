@@ -35,7 +35,7 @@ def main(path):
     if not checkpoint.meta["config"].get("conditional"):
         sys.exit(f"{path}: not a conditional run")
     keep = {k: checkpoint.meta[k] for k in ("model", "config", "epoch", "step")}
-    name = "generator_ema" if checkpoint._section("module/generator_ema") else "generator"
+    name = "generator_ema" if checkpoint.has_module("generator_ema") else "generator"
     OUT.parent.mkdir(exist_ok=True)
     save_checkpoint(OUT, {name: HalfPrecision(checkpoint.module_state(name))}, {}, keep)
     print(f"wrote {OUT} ({OUT.stat().st_size / 1e6:.2f} MB) from {path}")

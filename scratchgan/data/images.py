@@ -193,11 +193,16 @@ def fit(im, image_size, channels=3, background=BACKGROUND):
         im = im.crop((left, top, left + side, top + side))
     if side != image_size:
         im = im.resize((image_size, image_size), FILTER, reducing_gap=REDUCING_GAP)
+    return _pixels(im, channels, background)
+
+
+def _pixels(im, channels, background):
+    """A normalised image (normalise_mode) as uint8 (H, W, channels), alpha composited on
+    ``background``."""
     if im.mode == "RGBA":
-        base = Image.new("RGBA", im.size, (*background, 255))
-        im = Image.alpha_composite(base, im)
+        im = Image.alpha_composite(Image.new("RGBA", im.size, (*background, 255)), im)
     im = im.convert("RGB" if channels == 3 else "L")
-    return numpy.asarray(im).reshape(image_size, image_size, channels)
+    return numpy.asarray(im).reshape(im.size[1], im.size[0], channels)
 
 
 def decode(path, image_size, channels, background):
@@ -228,10 +233,7 @@ def read_image(path, channels=3, background=BACKGROUND):
         raise DataError(f"{path}: not an image Pillow can read") from None
     except Exception as e:  # Pillow's plugins raise many kinds on malformed files
         raise DataError(f"{path}: unreadable image ({type(e).__name__}: {e})") from None
-    if im.mode == "RGBA":
-        im = Image.alpha_composite(Image.new("RGBA", im.size, (*background, 255)), im)
-    im = im.convert("RGB" if channels == 3 else "L")
-    return numpy.asarray(im).reshape(im.size[1], im.size[0], channels)
+    return _pixels(im, channels, background)
 
 
 # -- a folder --

@@ -113,6 +113,10 @@ class Checkpoint:
         prefix += "/"
         return {k[len(prefix):]: v for k, v in self._contents.items() if k.startswith(prefix)}
 
+    def has_module(self, name):
+        """Whether the checkpoint holds a network called ``name`` (e.g. "generator_ema")."""
+        return bool(self._section(f"module/{name}"))
+
     def module_state(self, name):
         state = self._section(f"module/{name}")
         if not state:
@@ -169,7 +173,7 @@ def load_generator(path, backend="numpy", raw=False):
                                     config.get("model_options"))
     except (KeyError, ValueError, TypeError) as e:
         raise CheckpointError(f"{path}: its config does not describe a known model ({e})") from None
-    averaged = not raw and bool(checkpoint._section("module/generator_ema"))
+    averaged = not raw and checkpoint.has_module("generator_ema")
     checkpoint.load_into({"generator_ema" if averaged else "generator": generator})
     return generator.to(backend).eval(), config
 

@@ -21,10 +21,10 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
-
-import numpy
 from pathlib import Path
 from typing import Any
+
+import numpy
 
 from scratchgan import backend as B
 from scratchgan import viz
@@ -433,11 +433,12 @@ class _Run:
         c = self.config
         rng = dict(backend=self.backend.name, noise=self.trainer.get_rng_state(), data=data_state)
         g_loss = self.trainer.g_loss  # reported again by critic-only steps after a resume
+        average = self.trainer.average
         meta = dict(model=c.model, config=json_roundtrip(dataclasses.asdict(c)), epoch=self.epoch,
                     step=self.step, samples_into_epoch=self.offset,
                     elapsed_seconds=self._seconds(), stopped=stopped, rng=rng,
                     g_loss=None if g_loss is None else float(B.to_numpy(g_loss)),
-                    ema_updates=self.trainer.average and self.trainer.average.updates)
+                    ema_updates=None if average is None else average.updates)
         self.folder.save_checkpoint(self.modules, self.optimizers, meta, self.fixed_noise,
                                     self.history, self.eval_history)
 
