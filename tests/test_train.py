@@ -1,6 +1,8 @@
 """Training: the GAN step against a hand-written one, whole runs, exact resume, crashes, outputs."""
 import csv
+import json
 import os
+import re
 import signal
 import sys
 import types
@@ -18,7 +20,8 @@ from scratchgan.optim import Adam
 from scratchgan.run import (CheckpointError, ConfigError, TrainConfig, TrainingDiverged,
                             TrainingInterrupted, load_checkpoint, save_checkpoint, train)
 from scratchgan.trainer import CollapseMonitor, GANTrainer
-from scratchgan.run.config import CONDITIONAL_MODELS, DATASET_MODELS
+from scratchgan.run.config import (CONDITIONAL_MODELS, DATASET_MODELS, build_models,
+                                   resolve_config)
 
 # 28x28 digits drawn from z alone; image-dcgan: tests/test_losses.py; cgan: test_conditional.py
 MNIST_MODELS = tuple(m for m in DATASET_MODELS["mnist"] if m not in CONDITIONAL_MODELS)
@@ -225,7 +228,8 @@ def test_resume_says_so_and_keeps_the_saved_settings(tmp_path, capsys):
     assert "resuming mlp" in capsys.readouterr().out
     c = result.config
     assert (c.model, c.lr_d, c.seed, c.limit, c.batch_size, c.model_options) == (
-        "mlp", 1e-3, 3, IMAGES, BATCH, {"g_hidden": [16, 32], "d_hidden": [32, 16]})
+        "mlp", 1e-3, 3, IMAGES, BATCH,
+        {"g_batch_norm": True, "g_hidden": [16, 32], "d_hidden": [32, 16]})
     assert result.epoch == 2
 
 
@@ -395,3 +399,70 @@ def test_a_whole_run_on_a_strict_device_backend(tmp_path):
                                                         FAKE.array_type)
     resumed = train(tiny_config(tmp_path, epochs=2, backend=FAKE.name, resume=True))
     assert resumed.step == 10 and numpy.isfinite([r["d_loss"] for r in resumed.history]).all()
+
+
+# -- the networks a new MNIST run builds (issue 13's defaults) and their flags --
+
+def layer_types(module):
+    return [type(m).__name__ for m in module.modules()]
+
+
+def test_a_new_mlp_run_puts_batch_norm_in_g_and_the_flags_change_the_networks():
+    c = resolve_config(TrainConfig())
+    assert c.model_options == {"g_batch_norm": True}
+    G, D = build_models(c.model, options=c.model_options)
+    assert layer_types(G).count("BatchNorm") == 2 and "Dropout" not in layer_types(D)
+    c = resolve_config(TrainConfig(g_norm="none", d_dropout=0.3))
+    G, D = build_models(c.model, options=c.model_options)
+    assert "BatchNorm" not in layer_types(G) and layer_types(D).count("Dropout") == 2
+    # models.build keeps the plain networks that older checkpoints hold
+    assert "BatchNorm" not in layer_types(models.build("mlp")[0])
+
+
+def test_a_new_dcgan_run_has_width_32_and_width_sets_both_networks():
+    c = resolve_config(TrainConfig(model="dcgan"))
+    assert (c.width, c.model_options) == (32, {"width": 32})
+    G, D = build_models("dcgan", options=resolve_config(
+        TrainConfig(model="dcgan", width=8)).model_options)
+    assert [p.shape for p in G.parameters() if len(p.shape) == 4] == [
+        (32, 16, 5, 5), (16, 8, 5, 5), (8, 1, 5, 5)]
+    assert D.net[0].weight.shape == (8, 1, 5, 5) and D.net[3].weight.shape == (16, 8, 5, 5)
+    # channels given one by one replace the default width
+    c = resolve_config(TrainConfig(model="dcgan", model_options=TINY["dcgan"]))
+    assert "width" not in c.model_options and c.width is None
+
+
+@pytest.mark.parametrize("fields, message", [
+    (dict(width=16), "--width sets the dcgan's channels"),
+    (dict(model="dcgan", g_norm="none"), "--g-norm: the dcgan generator"),
+    (dict(g_norm="layer"), "g_norm must be 'batch' or 'none'"),
+    (dict(d_dropout=1.0), "d_dropout must be in [0, 1)"),
+    (dict(dataset="images", d_dropout=0.2), "--d-dropout: the image-dcgan"),
+])
+def test_network_flags_that_do_not_fit_are_one_line_errors(fields, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        resolve_config(TrainConfig(**fields))
+
+
+def test_resume_checks_the_network_flags_against_the_checkpoint(tmp_path):
+    train(tiny_config(tmp_path, epochs=1, d_dropout=0.2))
+    resumed = dict(out=str(tmp_path / "run"), resume=True, epochs=2, progress=False)
+    assert train(TrainConfig(**resumed, d_dropout=0.2)).epoch == 2
+    with pytest.raises(ConfigError, match="checkpoint's g_batch_norm is True, not False"):
+        train(TrainConfig(**dict(resumed, epochs=3), g_norm="none"))
+
+
+def test_a_checkpoint_from_before_the_new_defaults_resumes_with_its_plain_networks(tmp_path):
+    # older runs saved model_options without g_batch_norm: the builder's default (none) applies
+    train(tiny_config(tmp_path, epochs=1, g_norm="none"))
+    path = tmp_path / "run" / "checkpoint.npz"
+    with numpy.load(path) as archive:
+        contents = {key: archive[key] for key in archive.files}
+    meta = json.loads(str(contents["meta"]))
+    del meta["config"]["model_options"]["g_batch_norm"]
+    numpy.savez(path, **dict(contents, meta=numpy.array(json.dumps(meta))))
+    resumed = dict(out=str(tmp_path / "run"), resume=True, epochs=2, progress=False)
+    result = train(TrainConfig(**resumed, g_norm="none"))
+    assert result.epoch == 2 and "g_batch_norm" not in result.config.model_options
+    with pytest.raises(ConfigError, match="checkpoint's g_batch_norm is False, not True"):
+        train(TrainConfig(**dict(resumed, epochs=3), g_norm="batch"))

@@ -21,6 +21,12 @@ def build_parser():
                         "draw) (default: mlp, or the checkpoint's with --resume)")
     p.add_argument("--data", help="folder with the MNIST idx files "
                    "(default: the copy shipped with scratchgan)")
+    p.add_argument("--width", type=int, help="dcgan: channels of G's last and D's first layer, "
+                   "doubling towards the middle (default 32; the TensorFlow tutorial's 64)")
+    p.add_argument("--g-norm", choices=("batch", "none"), help="mlp, cgan: batch norm between "
+                   "G's hidden layers (default: batch for mlp, none for cgan)")
+    p.add_argument("--d-dropout", type=float, metavar="P", help="dropout after each of D's "
+                   "hidden layers (default: 0 for mlp and cgan, 0.3 for dcgan)")
     return p
 
 

@@ -40,7 +40,7 @@ def training_parser(prog, description, models):
     p.add_argument("--latent-dim", type=int, help="size of the noise vector z (default 100)")
     p.add_argument("--ema", type=float, metavar="DECAY", help="keep a moving average of G's "
                    "weights with this decay (e.g. 0.999) and draw grids and samples from it; "
-                   "0: none (default 0)")
+                   f"0: none (default {_per_model('ema', models)})")
     p.add_argument("--seed", type=int, help="seed of every random stream (default 0)")
     p.add_argument("--out", help="output folder (default runs/<model>)")
     p.add_argument("--resume", action="store_true",

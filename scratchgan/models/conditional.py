@@ -67,11 +67,12 @@ def _check_batch(name, x, y):
 class ConditionalMLPGenerator(nn.Module):
     """(z (N, latent_dim), labels) -> images (N, 1, 28, 28): the MLP generator on [z, y]."""
 
-    def __init__(self, latent_dim=100, n_classes=10, hidden=(256, 512, 1024), negative_slope=0.2):
+    def __init__(self, latent_dim=100, n_classes=10, hidden=(256, 512, 1024), negative_slope=0.2,
+                 batch_norm=False):
         super().__init__()
         self.latent_dim, self.n_classes = latent_dim, n_classes
         self.embed = LabelEmbedding(n_classes, n_classes)
-        self.body = MLPGenerator(latent_dim + n_classes, hidden, negative_slope)
+        self.body = MLPGenerator(latent_dim + n_classes, hidden, negative_slope, batch_norm)
 
     def forward(self, z, labels):
         y = one_hot(labels, self.n_classes, z)
@@ -82,11 +83,12 @@ class ConditionalMLPGenerator(nn.Module):
 class ConditionalMLPDiscriminator(nn.Module):
     """(images (N, 1, 28, 28), labels) -> logits (N, 1): the MLP discriminator on [x, y]."""
 
-    def __init__(self, n_classes=10, hidden=(512, 256), negative_slope=0.2):
+    def __init__(self, n_classes=10, hidden=(512, 256), negative_slope=0.2, dropout=0.0):
         super().__init__()
         self.n_classes = n_classes
         self.embed = LabelEmbedding(n_classes, n_classes)
-        self.body = MLPDiscriminator(hidden, negative_slope, inputs=28 * 28 + n_classes)
+        self.body = MLPDiscriminator(hidden, negative_slope, inputs=28 * 28 + n_classes,
+                                     dropout=dropout)
 
     def forward(self, x, labels):
         y = one_hot(labels, self.n_classes, x)

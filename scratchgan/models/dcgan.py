@@ -58,8 +58,11 @@ class DCGANDiscriminator(nn.Module):
 
 
 def build(latent_dim=100, g_channels=(256, 128, 64), d_channels=(64, 128), negative_slope=0.3,
-          dropout=0.3):
-    """(generator, discriminator), initialised as in the DCGAN paper."""
+          dropout=0.3, width=None):
+    """(generator, discriminator), initialised as in the DCGAN paper. ``width`` w sets both pairs
+    of channels at once: G (4w, 2w, w), D (w, 2w); the tutorial's networks are w = 64."""
+    if width is not None:
+        g_channels, d_channels = (4 * width, 2 * width, width), (width, 2 * width)
     generator = DCGANGenerator(latent_dim, tuple(g_channels), negative_slope)
     discriminator = DCGANDiscriminator(tuple(d_channels), negative_slope, dropout)
     return nn.dcgan_init(generator), nn.dcgan_init(discriminator)
