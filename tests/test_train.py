@@ -421,7 +421,7 @@ def test_a_new_mlp_run_puts_batch_norm_in_g_and_the_flags_change_the_networks():
 
 def test_a_new_dcgan_run_has_width_32_and_width_sets_both_networks():
     c = resolve_config(TrainConfig(model="dcgan"))
-    assert (c.width, c.model_options) == (32, {"width": 32})
+    assert (c.width, c.model_options) == (32, {"width": 32, "dropout": 0.0})
     G, D = build_models("dcgan", options=resolve_config(
         TrainConfig(model="dcgan", width=8)).model_options)
     assert [p.shape for p in G.parameters() if len(p.shape) == 4] == [

@@ -26,7 +26,7 @@ def build_parser():
     p.add_argument("--g-norm", choices=("batch", "none"), help="mlp, cgan: batch norm between "
                    "G's hidden layers (default: batch for mlp, none for cgan)")
     p.add_argument("--d-dropout", type=float, metavar="P", help="dropout after each of D's "
-                   "hidden layers (default: 0 for mlp and cgan, 0.3 for dcgan)")
+                   "hidden layers (default 0; the TensorFlow tutorial's dcgan has 0.3)")
     return p
 
 
