@@ -68,7 +68,8 @@ def test_lesson_has_the_course_shape(lesson):
     tree = ast.parse(source)
     doc = ast.get_docstring(tree) or ""
     number = lesson.name[:2]
-    assert doc.startswith(f"Lesson {number}: "), f"{lesson.name}: docstring must open 'Lesson {number}: '"
+    assert doc.startswith(f"Lesson {number}: "), (
+        f"{lesson.name}: the docstring must open 'Lesson {number}: '")
     if number != "00":
         assert "Builds on" in doc, f"{lesson.name}: the docstring must say what it builds on"
     assert source.count("\n# %%") >= 3, f"{lesson.name}: needs '# %%' cells to open as a notebook"
