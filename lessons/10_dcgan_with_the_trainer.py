@@ -14,26 +14,22 @@ that step, packaged. Then ``scratchgan.run.train`` wraps it in everything a real
 shuffled epochs, a grid from fixed noise per epoch, a CSV of losses and their plot, an animated
 GIF, and an atomic checkpoint from which ``resume=True`` continues where the run stopped.
 
-How wide? The full model takes about half a second of CPU per step on two cores (its widest
-transposed convolution alone maps 256 to 128 maps of 7×7 through 5×5 kernels), so a one-minute
-budget buys barely a hundred steps: grey smudges. ``build("dcgan", g_channels=...,
-d_channels=...)`` takes narrower widths with the same layers. We measured on 2 cores, scoring 1000
-samples with lesson 13's classifier score (real digits 9.7, noise 1.4): a quarter of the widths,
-G (64, 32, 16) and D (16, 32), costs ~0.07 s of CPU a step, and with the paper's Adam (lr 2e-4)
-it reaches a score of ~4 within 200 steps and stays at 4-4.6 up to 800; an eighth of the widths
-after 1200 steps, or half of them after 500, did no better (4.7, 5.0). Larger steps for G than
-for D (lr 1e-3 and 5e-4) and samples from a moving average of G's weights (lesson 00) gave 5.3
-after 600 steps. That is the default here: a quarter of the widths, 3 epochs of 200 steps, about
-45 s of CPU; this lesson's run (its own seeds) scores 4.7. The digits are rough: about 40% of the
-samples are read as one digit with over 90% confidence (real digits: 98%). A DCGAN needs a few
-thousand steps to draw clean ones. ``--full`` trains the full widths with the paper's settings
-(those of ``python -m scratchgan.mnist --model dcgan``), about 6x slower per step: raise
-``--epochs`` and be patient, or use a GPU (lesson 11).
+How wide? ``build("dcgan", width=w)`` gives G (4w, 2w, w) and D (w, 2w) channels: the tutorial's
+pair is w = 64 (with dropout 0.3 in D), and a new ``scratchgan.run`` run builds w = 32 without D's
+dropout, with samples from a moving average of G's weights (the README says why). We measured on
+2 cores, scoring 1000 samples with lesson 13's classifier score (real digits 9.7, noise 1.4):
+w = 64 costs ~0.5 s of CPU a step, so a minute buys ~100 steps of grey smudges; w = 32 reached a
+score of 5.4 after 450 steps, but those took 75 s of CPU; w = 16 costs ~0.06 s a step and reaches
+4.4 after 600 steps (37 s). So the default here is w = 16 with the run's other defaults, 3 epochs
+of 200 steps. Its digits are rough: about 40% of the samples are read as one digit with over 90%
+confidence (real digits: 98%); a DCGAN needs a few thousand steps to draw clean ones (README:
+score 7.4 after 7,500 steps of w = 32). ``--full`` trains the tutorial's pair (w = 64, dropout
+0.3), about 8x slower per step: raise ``--epochs`` and be patient, or use a GPU (lesson 11).
 
 Builds on: lesson 04 (transposed convolutions), lesson 05 (batch norm) and lesson 08 (the GAN
 step written out).
 
-Run:  python lessons/10_dcgan_with_the_trainer.py [--epochs 3] [--width 0.25] [--full]
+Run:  python lessons/10_dcgan_with_the_trainer.py [--epochs 3] [--width 16] [--full]
                                                   [--out DIR] [--quick]
 """
 # %%
@@ -66,32 +62,28 @@ parser.add_argument("--epochs", type=int, default=3,
                     help="epochs in all; the last one is trained after a resume")
 parser.add_argument("--images", type=int, default=12800,
                     help="MNIST images per epoch (64 per step)")
-parser.add_argument("--width", type=float, default=0.25,
-                    help="channel multiplier of the tutorial's widths")
+parser.add_argument("--width", type=int, default=16,
+                    help="w: G's channels (4w, 2w, w), D's (w, 2w); 64 is the tutorial's pair")
 parser.add_argument("--full", action="store_true",
-                    help="the full widths with the paper's Adam (lr 2e-4) and no moving average: "
-                         "about 6x slower per step")
+                    help="the tutorial's pair: width 64 and dropout 0.3 in D (about 8x slower "
+                         "per step)")
 args = parser.parse_args([])  # in a notebook: the defaults
 if __name__ == "__main__" and "ipykernel" not in sys.modules:
     args = parser.parse_args()  # from the command line: the flags
 QUICK = QUICK or args.quick
-width = 1.0 if args.full else args.width
-# G's and D's learning rates, and the decay of the moving average of G (0: none), for the run.
-lr_g, lr_d, ema = (2e-4, 2e-4, 0.0) if args.full else (1e-3, 5e-4, 0.999)
+width, dropout = (64, 0.3) if args.full else (args.width, 0.0)
 epochs, images = (2, 128) if QUICK else (args.epochs, args.images)
 assert epochs >= 2, "the last epoch is trained after a resume, so at least 2"
 out = Path(args.out)
 out.mkdir(parents=True, exist_ok=True)
-options = dict(g_channels=[max(1, round(c * width)) for c in (256, 128, 64)],
-               d_channels=[max(1, round(c * width)) for c in (64, 128)])
 
 # %% The networks, and their shapes layer by layer
 sg.seed(0)
-G, D = models.build("dcgan", latent_dim=100, **options)
+G, D = models.build("dcgan", latent_dim=100, width=width, dropout=dropout)
 print(G)
-print(f"width {width:g}: G {options['g_channels']}, D {options['d_channels']}: "
-      f"G has {sum(p.numel() for p in G.parameters()):,} parameters, D "
-      f"{sum(p.numel() for p in D.parameters()):,}\n")
+print(D)
+print(f"width {width}: G has {sum(p.numel() for p in G.parameters()):,} parameters, D "
+      f"{sum(p.numel() for p in D.parameters()):,} (at width 64: 2,305,472 and 212,865)\n")
 x = sg.tensor(np.random.default_rng(0).standard_normal((4, 100), dtype=np.float32))
 with sg.no_grad():  # train mode: batch norm uses the batch's statistics
     for layer in G.net:
@@ -134,7 +126,8 @@ def dcgan_step(G, D, opt_g, opt_d, real):
 
 def fresh_pair():
     sg.seed(0)  # the weights
-    pair = models.build("dcgan", latent_dim=100, **options)
+    # with dropout (the tutorial's 0.3) so that the check covers the order of its random masks
+    pair = models.build("dcgan", latent_dim=100, width=width, dropout=0.3)
     sg.seed(1)  # z and the dropout masks
     return pair
 
@@ -172,11 +165,14 @@ def report(event):
 
 
 run_dir = out / "run"
-config = TrainConfig(model="dcgan", model_options=options, epochs=epochs - 1, limit=images,
-                     batch_size=64, lr_g=lr_g, lr_d=lr_d, ema=ema, out=str(run_dir),
-                     overwrite=True, progress=False, log_every=1 if QUICK else 10)
+config = TrainConfig(model="dcgan", width=width, d_dropout=dropout, epochs=epochs - 1,
+                     limit=images, out=str(run_dir), overwrite=True, progress=False,
+                     log_every=1 if QUICK else 10)
 first = train(config, callback=report)
-steps_per_epoch = images // 64
+c = first.config  # the settings the run resolved: ours, then the run's defaults for the rest
+print(f"the run's settings: {c.model_options}, batch {c.batch_size}, lr {c.lr_g:g} (G) and "
+      f"{c.lr_d:g} (D), betas ({c.beta1}, {c.beta2}), moving average of G {c.ema}, seed {c.seed}")
+steps_per_epoch = images // c.batch_size
 assert first.stopped == "completed" and first.step == (epochs - 1) * steps_per_epoch
 print(f"stopped after {first.step} steps; the run's folder:")
 for path in sorted(run_dir.rglob("*")):
@@ -232,9 +228,9 @@ plt.close(fig)
 print(f"figure: {figure}; the run's own grids and GIF are in {run_dir}")
 
 # %% The claim, checked after the figure is saved (so that a failure can be looked at)
-# Measured for the default run: 4.7, 41% and 9 digits (NumPy is deterministic: the same settings
+# Measured for the default run: 4.4, 43% and 9 digits (NumPy is deterministic: the same settings
 # give the same numbers). Quick runs cannot draw digits, and other settings are yours to judge.
-if QUICK or [args.epochs, args.images, width] != [3, 12800, 0.25]:
+if QUICK or [args.epochs, args.images, width, args.full] != [3, 12800, 16, False]:
     print("(not the default run: its claim about the digits is not checked)")
 else:
     assert score > 4.0 and confident > 0.3 and covered >= 8, (
@@ -242,10 +238,10 @@ else:
     print("rough digits, of nearly every kind; many of them readable.")
 
 # %% Try this
-# 1. Run with --width 0.125 and then --width 0.5 for the same --epochs. Which score is higher,
-#    and which run finished first? Where does the time go (lesson 04: count the multiply-adds of
+# 1. Run with --width 8 and then --width 32 for the same --epochs. Which score is higher, and
+#    which run finished first? Where does the time go (lesson 04: count the multiply-adds of
 #    each transposed convolution)?
-# 2. Build the model with dropout=0.0 (options["dropout"] = 0.0) and compare the D(x) column of
-#    the epoch lines: what does dropout do to how sure D is?
+# 2. Give the run D's dropout back (d_dropout=0.3 in the TrainConfig) and compare the D(x)
+#    column of the epoch lines: what does dropout do to how sure D is?
 # 3. Stop a run with Ctrl-C in the middle of an epoch (python -m scratchgan.mnist --model dcgan
 #    --out /tmp/x), then resume it: which grid file appears for the part-done epoch?

@@ -6,8 +6,9 @@ library owns their data, and ``module.to("cupy")`` moves a network to the GPU. H
 
   1. Is it the same computation? From identical weights, the same real batch and the same noise,
      both backends must give the same losses and gradients, up to float32 rounding (a GPU adds in
-     another order). Dropout is switched off for this check: its masks come from each backend's
-     own random generator, and NumPy's and CuPy's generators draw different numbers.
+     another order). The noise is drawn on the host and handed to both: each backend's own
+     random generator draws different numbers. (The networks are built as scratchgan.run builds
+     them, without dropout in D, so no random masks come into it.)
   2. How much faster is it? A GPU runs asynchronously: a CuPy call returns as soon as the work is
      queued, so a clock read right after it measures almost nothing. Time a step as
          synchronize; t0 = clock; train_step; synchronize; t1 = clock
@@ -22,7 +23,7 @@ and ends normally.
 
 Builds on: lesson 06 (backends, BackendError) and lesson 10 (the DCGAN, GANTrainer, run.train).
 
-Run:  python lessons/11_dcgan_on_a_gpu.py [--steps 10] [--seconds 20] [--width 1] [--out DIR]
+Run:  python lessons/11_dcgan_on_a_gpu.py [--steps 10] [--seconds 20] [--width 64] [--out DIR]
                                           [--quick]
 """
 # %%
@@ -49,13 +50,13 @@ QUICK = os.environ.get("SCRATCHGAN_LESSON_QUICK") == "1"
 parser = argparse.ArgumentParser(description="Lesson 11: the DCGAN on a GPU")
 parser.add_argument("--out", default="/tmp/scratchgan_lessons/11", help="folder for the figure")
 parser.add_argument("--quick", action="store_true",
-                    help="a quarter-width DCGAN, a few steps, a few seconds (for tests)")
+                    help="a width-16 DCGAN, a few steps, a few seconds (for tests)")
 parser.add_argument("--steps", type=int, default=10, help="timed steps per backend")
 parser.add_argument("--warmup", type=int, default=3, help="steps run before timing starts")
 parser.add_argument("--seconds", type=float, default=20,
                     help="training time per backend for the step-count race (GPU only)")
-parser.add_argument("--width", type=float, default=1.0,
-                    help="channel multiplier of lesson 10's DCGAN; 1 is the full model")
+parser.add_argument("--width", type=int, default=64,
+                    help="lesson 10's DCGAN width w (G: 4w, 2w, w channels); 64 is the tutorial's")
 parser.add_argument("--batch-size", type=int, default=64)
 args = parser.parse_args([])  # in a notebook: the defaults
 if __name__ == "__main__" and "ipykernel" not in sys.modules:
@@ -63,13 +64,12 @@ if __name__ == "__main__" and "ipykernel" not in sys.modules:
 QUICK = QUICK or args.quick
 steps, warmup, seconds, width = args.steps, args.warmup, args.seconds, args.width
 if QUICK:
-    steps, warmup, seconds, width = 3, 1, 3.0, 0.25
+    steps, warmup, seconds, width = 3, 1, 3.0, 16
 out = Path(args.out)
 out.mkdir(parents=True, exist_ok=True)
-# Lesson 10's DCGAN at the asked width: G's and D's channels scaled together.
-options = dict(g_channels=[max(1, round(c * width)) for c in (256, 128, 64)],
-               d_channels=[max(1, round(c * width)) for c in (64, 128)])
-print(f"DCGAN channels: G {options['g_channels']}, D {options['d_channels']}; "
+# Lesson 10's DCGAN as scratchgan.run builds it: width w, no dropout in D.
+options = dict(width=width, dropout=0.0)
+print(f"DCGAN width {width}: G channels {(4 * width, 2 * width, width)}, D {(width, 2 * width)}; "
       f"batches of {args.batch_size}")
 
 # %% Is there a GPU?
@@ -113,7 +113,7 @@ def losses_and_gradients(G, D, real, z):
 images, _ = mnist_dataset(limit=max(2048, 4 * args.batch_size))
 real_host = images[:args.batch_size]
 z_host = noise(args.batch_size, 100, seed=0)
-G, D = build_models("dcgan", 100, dict(options, dropout=0.0), seed=0)
+G, D = build_models("dcgan", 100, options, seed=0)
 results = {}
 for name in backends:
     G.to(name), D.to(name)  # in place; a no-op for the backend the data is already on
@@ -133,15 +133,16 @@ else:
     print("(on a GPU the same losses and gradients would be computed by CuPy and compared)")
 
 # %% Timing a training step
-# Now the real thing: GANTrainer.train_step (with dropout, both Adam updates) on batches that
-# already live on the backend (BatchIterator moves the images once), as scratchgan.run does.
+# Now the real thing: GANTrainer.train_step (z drawn by the backend, both Adam updates) on
+# batches that already live on the backend (BatchIterator moves the images once), as
+# scratchgan.run does.
 
 
 def time_steps(name, steps, warmup):
     backend = B.get_backend(name)
     G, D = build_models("dcgan", 100, options, seed=0)
     G.to(name), D.to(name)
-    backend.seed(1)  # z and the dropout masks
+    backend.seed(1)  # z
     if name == "numpy":  # the CPU threads' policy a run would choose for convolutional nets
         B.set_num_threads(B.get_num_threads(), by=thread_policy(G, D))
     trainer = GANTrainer(G, D, latent_dim=100)
@@ -172,12 +173,12 @@ if gpu is not None:
 
 # %% The same seconds of training on each backend (GPU only)
 # What the speed-up buys: scratchgan.run.train with a time budget, once per backend, from the same
-# seed. CuPy's kernels are compiled by now (the timing above ran them), so its budget is spent
-# on training.
+# seed, with the run's defaults (the grids come from the moving average of G, lesson 10). CuPy's
+# kernels are compiled by now (the timing above ran them), so its budget is spent on training.
 race = {}
 if gpu is not None:
     for name in backends:
-        result = train(TrainConfig(model="dcgan", model_options=options, epochs=1000,
+        result = train(TrainConfig(model="dcgan", width=width, epochs=1000,
                                    minutes=seconds / 60, batch_size=args.batch_size,
                                    out=str(out / f"race_{name}"), overwrite=True, backend=name,
                                    progress=False))
@@ -228,5 +229,5 @@ print(f"figure: {figure}")
 # 2. In time_steps, delete the second backend.synchronize() and time G(z) alone instead of a
 #    train_step (no .item(), no host copy). On a GPU the "time" drops to the cost of queueing
 #    the kernels: why is that number meaningless?
-# 3. Run with --width 0.25: the model does 16x less arithmetic. Which backend's step gets faster
-#    by more, and what does that say about where a small model's GPU time goes?
+# 3. Run with --width 16: the model does about 16x less arithmetic. Which backend's step gets
+#    faster by more, and what does that say about where a small model's GPU time goes?

@@ -268,7 +268,9 @@ else:
 # %% Try this
 # 1. Set LAMBDA to 1 and to 100. Predict where the late slope settles in each case, then look
 #    at the middle panel.
-# 2. Replace the critic's LeakyReLU by ReLU and rerun the gradcheck cell: does the second-order
-#    check still pass? (Think about what ReLU's second derivative is.)
+# 2. In the gradcheck cell, replace tiny's nn.Tanh() by nn.ReLU(). ReLU's second derivative is 0
+#    almost everywhere: predict whether the penalty still has a gradient with respect to the
+#    critic's weights, then check with gradcheck (and think about where its kinks lie).
 # 3. Put nn.BatchNorm1d(256) after the critic's first Linear. The penalty is no longer a sum of
-#    per-sample terms: compare the norms from one batch of 64 and from 64 batches of 1.
+#    per-sample terms: compare the norms ‖∇D(x̂_i)‖ of a batch of 64 with those of the same 64
+#    samples passed as two batches of 32.
