@@ -32,7 +32,7 @@ MNIST_CLASSES = tuple(str(digit) for digit in range(10))
 IMAGE_DEFAULTS = dict(image_size=32, channels=3, width=64)
 # What a new MNIST run builds, where it differs from models.build's defaults (the papers' own
 # networks, which older checkpoints hold): chosen by sample quality per minute on 2 cores (README,
-# "Quality in the time budget"). G's batch norm: the MLP's Fréchet distance after 5 minutes falls
+# "Time and quality"). G's batch norm: the MLP's Fréchet distance after 5 minutes falls
 # by a half or more; the DCGAN at width 32 (the tutorial's channels halved) without D's dropout
 # does 3x the steps, and learns faster per step than with the dropout.
 RUN_MODEL_OPTIONS = {"mlp": dict(g_batch_norm=True), "dcgan": dict(width=32, dropout=0.0)}
