@@ -78,7 +78,7 @@ class GANTrainer:
         self.opt_g = Adam(generator.parameters(), lr=lr_g, betas=betas)
         self.opt_d = Adam(discriminator.parameters(), lr=lr_d, betas=betas)
         self.g_loss = None  # G's last loss (an array), reported again on critic-only steps
-        self.average = None if not ema else MovingAverage(generator, ema)
+        self.average = None if not ema else MovingAverage(generator, ema, latent_dim)
 
     def _as_batch(self, real):
         data = real.array if isinstance(real, Tensor) else real
@@ -142,8 +142,8 @@ class GANTrainer:
     @property
     def sampler(self):
         """The generator that draws samples: the moving average of G's weights when the trainer
-        keeps one, else G itself."""
-        return self.generator if self.average is None else self.average.module
+        keeps one (batch norm statistics measured for its weights), else G itself."""
+        return self.generator if self.average is None else self.average.ready()
 
     def generate(self, z, batch_size=500, labels=None, raw=False):
         """Images G(z) as a host float32 array (N, C, H, W), in eval mode (BatchNorm running
@@ -161,16 +161,22 @@ class GANTrainer:
 class MovingAverage:
     """A copy of G whose weights follow G's slowly: after every G update,
     w_avg ← β·w_avg + (1 − β)·w, with β = min(decay, (1 + t)/(10 + t)) after t updates (a short
-    warm-up, so the first weights are soon forgotten). Batch norm's running statistics are
-    copied from G. Averaging smooths out the oscillation of GAN training: the average draws
-    better samples than G itself at any moment (Yazıcı et al. 2019; StyleGAN, BigGAN).
-    """
+    warm-up, so the first weights are soon forgotten). Averaging smooths out the oscillation of
+    GAN training: the average draws better samples than G itself at any moment (Yazıcı et al.
+    2019; StyleGAN, BigGAN).
 
-    def __init__(self, generator, decay=0.999):
+    Batch norm's running statistics belong to the weights that produced them, and G's do not fit
+    the averaged weights; ``ready`` measures the average's own on fixed noise ("standing
+    statistics", as BigGAN) before it draws or is saved.
+    """
+    STATISTICS_BATCHES, STATISTICS_BATCH_SIZE = 10, 256
+
+    def __init__(self, generator, decay=0.999, latent_dim=100):
         if not 0 < decay < 1:
             raise ValueError(f"the moving average's decay must be in (0, 1), got {decay}")
-        self.decay, self.updates = decay, 0
+        self.decay, self.updates, self.latent_dim = decay, 0, latent_dim
         self.module = copy.deepcopy(generator).requires_grad_(False)
+        self.measured_at = None  # self.updates when the statistics were last measured
 
     def update(self, generator):
         self.updates += 1
@@ -178,9 +184,39 @@ class MovingAverage:
         for average, weight in zip(self.module.parameters(), generator.parameters()):
             average.array *= beta
             average.array += (1 - beta) * weight.array
-        for (_, average), (_, buffer) in zip(self.module.named_buffers(),
-                                             generator.named_buffers()):
-            average.array[...] = buffer.array
+
+    def ready(self):
+        """The averaged generator, its batch norm statistics measured for its present weights."""
+        norms = [m for m in self.module.modules() if getattr(m, "track_running_stats", False)]
+        if norms and self.measured_at != self.updates:
+            self._measure_statistics(norms)
+        self.measured_at = self.updates
+        return self.module
+
+    def _measure_statistics(self, norms):
+        # the plain average over fixed noise (momentum None): the same weights always give the
+        # same statistics, and the training's random streams are left alone
+        G, n, size = self.module, self.STATISTICS_BATCHES, self.STATISTICS_BATCH_SIZE
+        owner = B.backend_of(G.parameters()[0].array)
+        z = numpy.random.default_rng(0).standard_normal((n * size, self.latent_dim),
+                                                        dtype=numpy.float32)
+        labels = numpy.arange(n * size) % G.n_classes if getattr(G, "n_classes", 0) else None
+        momenta, was_training = [m.momentum for m in norms], G.training
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None
+        G.train()
+        try:
+            with no_grad():
+                for i in range(0, n * size, size):
+                    batch = [Tensor._wrap(owner.asarray(z[i:i + size]))]
+                    if labels is not None:
+                        batch.append(owner.asarray(labels[i:i + size]))
+                    G(*batch)
+        finally:
+            for m, momentum in zip(norms, momenta):
+                m.momentum = momentum
+            G.train(was_training)
 
 
 class _Conditioned:

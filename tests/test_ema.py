@@ -1,9 +1,12 @@
 """The moving average of G's weights (--ema): its update rule, and that runs save, resume and
 sample from it."""
+import copy
+
 import numpy
 import pytest
 
-from scratchgan import models
+import scratchgan as sg
+from scratchgan import backend as B, models, nn
 from scratchgan.cli.main import main
 from scratchgan.run import load_checkpoint, sample_images
 from scratchgan.trainer import GANTrainer, MovingAverage
@@ -21,11 +24,54 @@ def test_the_average_follows_g_after_a_warm_up():
     beta = 2 / 11  # min(0.999, (1 + t)/(10 + t)) at t = 1
     for avg, s, w in zip(average.module.parameters(), start, G.parameters()):
         numpy.testing.assert_allclose(avg.array, beta * s + (1 - beta) * w.array, rtol=1e-6)
-    for (_, avg), (_, buffer) in zip(average.module.named_buffers(), G.named_buffers()):
-        numpy.testing.assert_array_equal(avg.array, buffer.array)
     assert not any(p.requires_grad for p in average.module.parameters())
     with pytest.raises(ValueError, match="decay"):
         MovingAverage(G, decay=1.0)
+
+
+def test_the_average_measures_its_own_batch_norm_statistics_on_fixed_noise():
+    sg.seed(0)
+    G, _ = models.build("dcgan", latent_dim=8, g_channels=(8, 4, 2))
+    average = MovingAverage(G, decay=0.9, latent_dim=8)
+    for p in G.parameters():
+        p.array += 0.1
+    average.update(G)
+    rng_state = B.get_backend("numpy").get_rng_state()
+    module = average.ready()
+    assert module is average.module and module.training  # left in the mode it was found in
+    dense, norm = module.net[0], module.net[1]
+    assert norm.momentum == 0.1 and int(norm.num_batches_tracked.array) == 10
+    # the plain average of ten batches of 256: the mean of Dense(z) over all 2,560 z
+    z = numpy.random.default_rng(0).standard_normal((2560, 8), dtype=numpy.float32)
+    numpy.testing.assert_allclose(norm.running_mean.array, (z @ dense.weight.array.T).mean(0),
+                                  rtol=1e-4, atol=1e-6)
+    assert not numpy.allclose(norm.running_mean.array, G.net[1].running_mean.array)
+    # eval mode now draws what train mode draws on a batch of the same noise
+    with sg.no_grad():
+        batch = copy.deepcopy(module)(sg.tensor(z)).numpy()
+        measured = module.eval()(sg.tensor(z)).numpy()
+    assert numpy.abs(measured - batch).max() < 0.02
+    assert average.ready() is module and int(norm.num_batches_tracked.array) == 10  # cached
+    before = norm.running_mean.array.copy()
+    for p in G.parameters():
+        p.array += 0.1
+    average.update(G)
+    average.ready()  # new weights: measured again
+    assert not numpy.allclose(before, norm.running_mean.array)
+    assert str(B.get_backend("numpy").get_rng_state()) == str(rng_state)  # training's z untouched
+
+
+def test_torch_style_momentum_none_is_the_plain_average_of_the_batches():
+    bn = nn.BatchNorm1d(3, momentum=None)
+    batches = numpy.random.default_rng(0).normal(2, 3, (4, 5, 3)).astype(numpy.float32)
+    for x in batches:
+        bn(sg.tensor(x))
+    numpy.testing.assert_allclose(bn.running_mean.array, batches.mean(axis=(0, 1)), rtol=1e-5)
+    numpy.testing.assert_allclose(bn.running_var.array, batches.var(axis=1, ddof=1).mean(0),
+                                  rtol=1e-5)
+    bn.reset_running_stats()
+    assert (bn.running_mean.array == 0).all() and (bn.running_var.array == 1).all()
+    assert int(bn.num_batches_tracked.array) == 0
 
 
 def test_the_trainer_samples_from_the_average():

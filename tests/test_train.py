@@ -422,7 +422,7 @@ def test_a_new_mlp_run_puts_batch_norm_in_g_and_the_flags_change_the_networks():
 
 def test_a_new_dcgan_run_has_width_32_and_width_sets_both_networks():
     c = resolve_config(TrainConfig(model="dcgan"))
-    assert (c.width, c.model_options) == (32, {"width": 32, "dropout": 0.0})
+    assert (c.width, c.model_options) == (32, {"width": 32, "dropout": 0.0, "d_batch_norm": True})
     G, D = build_models("dcgan", options=resolve_config(
         TrainConfig(model="dcgan", width=8)).model_options)
     assert [p.shape for p in G.parameters() if len(p.shape) == 4] == [
@@ -433,8 +433,21 @@ def test_a_new_dcgan_run_has_width_32_and_width_sets_both_networks():
     assert "width" not in c.model_options and c.width is None
 
 
+def test_a_new_dcgan_run_normalises_d_unless_told_not_to_or_a_critic():
+    def d_layers(**fields):
+        c = resolve_config(TrainConfig(model="dcgan", **fields))
+        return layer_types(build_models("dcgan", options=c.model_options)[1])
+    assert d_layers().count("BatchNorm") == 1 and d_layers(d_norm="batch").count("BatchNorm") == 1
+    assert "BatchNorm" not in d_layers(d_norm="none")
+    assert "BatchNorm" not in d_layers(loss="wgan-gp")  # the penalty is taken per sample
+    assert "BatchNorm" not in layer_types(models.build("dcgan")[1])  # the tutorial's D
+
+
 @pytest.mark.parametrize("fields, message", [
     (dict(width=16), "--width sets the dcgan's channels"),
+    (dict(d_norm="batch"), "--d-norm: the mlp discriminator"),
+    (dict(model="dcgan", d_norm="layer"), "d_norm must be 'batch' or 'none'"),
+    (dict(model="dcgan", loss="wgan-gp", d_norm="batch"), "the wgan-gp critic has no batch norm"),
     (dict(model="dcgan", g_norm="none"), "--g-norm: the dcgan generator"),
     (dict(g_norm="layer"), "g_norm must be 'batch' or 'none'"),
     (dict(d_dropout=1.0), "d_dropout must be in [0, 1)"),

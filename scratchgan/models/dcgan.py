@@ -41,13 +41,16 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     """images (N, 1, 28, 28) -> logits (N, 1); the sigmoid lives in the loss."""
 
-    def __init__(self, channels=(64, 128), negative_slope=0.3, dropout=0.3):
+    def __init__(self, channels=(64, 128), negative_slope=0.3, dropout=0.3, batch_norm=False):
         super().__init__()
         c0, c1 = channels
+        # batch_norm: the DCGAN paper's D, normalised after every convolution but the first
+        norm = [nn.BatchNorm(c1)] if batch_norm else []
         self.net = nn.Sequential(
             nn.Conv2d(1, c0, 5, stride=2, padding=2), nn.LeakyReLU(negative_slope),
             nn.Dropout(dropout),
-            nn.Conv2d(c0, c1, 5, stride=2, padding=2), nn.LeakyReLU(negative_slope),
+            nn.Conv2d(c0, c1, 5, stride=2, padding=2, bias=not batch_norm), *norm,
+            nn.LeakyReLU(negative_slope),
             nn.Dropout(dropout),
             nn.Flatten(),
             nn.Dense(c1 * 7 * 7, 1),
@@ -58,11 +61,11 @@ class DCGANDiscriminator(nn.Module):
 
 
 def build(latent_dim=100, g_channels=(256, 128, 64), d_channels=(64, 128), negative_slope=0.3,
-          dropout=0.3, width=None):
+          dropout=0.3, width=None, d_batch_norm=False):
     """(generator, discriminator), initialised as in the DCGAN paper. ``width`` w sets both pairs
     of channels at once: G (4w, 2w, w), D (w, 2w); the tutorial's networks are w = 64."""
     if width is not None:
         g_channels, d_channels = (4 * width, 2 * width, width), (width, 2 * width)
     generator = DCGANGenerator(latent_dim, tuple(g_channels), negative_slope)
-    discriminator = DCGANDiscriminator(tuple(d_channels), negative_slope, dropout)
+    discriminator = DCGANDiscriminator(tuple(d_channels), negative_slope, dropout, d_batch_norm)
     return nn.dcgan_init(generator), nn.dcgan_init(discriminator)

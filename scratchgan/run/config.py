@@ -13,13 +13,14 @@ from scratchgan import models
 from scratchgan.data import check_image_size
 from scratchgan.losses import LOSSES
 
-# The per-model training defaults, in one place (the DCGAN paper's Adam settings for all; a loss
-# with settings of its own, WGAN-GP's, replaces them: scratchgan.losses). ema: the decay of the
+# The per-model training defaults, in one place (the DCGAN paper's Adam settings, but five times
+# the learning rate for the dcgan, whose batch norm in both networks takes it: README, "Time and
+# quality"; a loss with settings of its own, WGAN-GP's, replaces them: scratchgan.losses). ema: the decay of the
 # moving average of G's weights that grids and samples come from, 0: none (trainer.MovingAverage).
 MODEL_DEFAULTS = {
     "mlp": dict(batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=20,
                 ema=0.999),
-    "dcgan": dict(batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=10,
+    "dcgan": dict(batch_size=64, lr_g=1e-3, lr_d=1e-3, beta1=0.5, beta2=0.999, epochs=10,
                   ema=0.999),
     "cgan": dict(batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=20,
                  ema=0.0),
@@ -35,7 +36,8 @@ IMAGE_DEFAULTS = dict(image_size=32, channels=3, width=64)
 # "Time and quality"). G's batch norm: the MLP's Fréchet distance after 5 minutes falls
 # by a half or more; the DCGAN at width 32 (the tutorial's channels halved) without D's dropout
 # does 3x the steps, and learns faster per step than with the dropout.
-RUN_MODEL_OPTIONS = {"mlp": dict(g_batch_norm=True), "dcgan": dict(width=32, dropout=0.0)}
+RUN_MODEL_OPTIONS = {"mlp": dict(g_batch_norm=True),
+                     "dcgan": dict(width=32, dropout=0.0, d_batch_norm=True)}
 DEFAULT_LATENT_DIM, DEFAULT_SEED, DEFAULT_LOSS = 100, 0, "bce"
 # Fields that shape the networks or the random streams: a resumed run must keep them.
 ARCHITECTURE_FIELDS = ("model", "latent_dim", "model_options", "seed", "dataset", "loss",
@@ -61,6 +63,7 @@ class TrainConfig:
     channels: int | None = None       # images: 3 (colour, default) or 1 (grey)
     width: int | None = None          # the DCGAN's narrowest layer (images 64, MNIST dcgan 32)
     g_norm: str | None = None         # MNIST mlp, cgan: "batch" or "none" between G's layers
+    d_norm: str | None = None         # MNIST dcgan: "batch" or "none" after D's second conv
     d_dropout: float | None = None    # MNIST: dropout after D's hidden layers
     flip: bool = False                # images: flip a random half of each batch left to right
     conditional: bool | None = None   # images: G and D told the class (subfolder); cgan: always
@@ -167,14 +170,18 @@ def resolve_config(config, saved=None):
 
 
 def _flag_options(c):
-    """The builder keywords of the MNIST network flags --g-norm and --d-dropout."""
+    """The builder keywords of the MNIST network flags --g-norm, --d-norm and --d-dropout."""
     options = {}
-    if c.g_norm is not None:
-        if c.g_norm not in ("batch", "none"):
-            raise ConfigError(f"g_norm must be 'batch' or 'none', got {c.g_norm!r}")
-        if c.model not in ("mlp", "cgan"):
-            raise ConfigError(f"--g-norm: the {c.model} generator's normalisation is fixed")
-        options["g_batch_norm"] = c.g_norm == "batch"
+    for flag, value, models_with_it, key, net in (
+            ("g_norm", c.g_norm, ("mlp", "cgan"), "g_batch_norm", "generator"),
+            ("d_norm", c.d_norm, ("dcgan",), "d_batch_norm", "discriminator")):
+        if value is None:
+            continue
+        if value not in ("batch", "none"):
+            raise ConfigError(f"{flag} must be 'batch' or 'none', got {value!r}")
+        if c.model not in models_with_it:
+            raise ConfigError(f"--{_flag(flag)}: the {c.model} {net}'s normalisation is fixed")
+        options[key] = value == "batch"
     if c.d_dropout is not None:
         if c.dataset != "mnist":
             raise ConfigError(f"--d-dropout: the {c.model} discriminator has no dropout")
@@ -196,6 +203,12 @@ def _mnist_options(c):
         if c.width < 1:
             raise ConfigError(f"width must be at least 1, got {c.width}")
         options["width"] = c.width
+    if c.model == "dcgan" and c.loss == "wgan-gp":
+        # the gradient penalty is taken per sample; batch norm would mix a critic's samples
+        if c.model_options.get("d_batch_norm"):
+            raise ConfigError("--d-norm batch: the wgan-gp critic has no batch norm (its "
+                              "gradient penalty is taken per sample)")
+        options["d_batch_norm"] = False
     options.update(c.model_options)
     c.width = options.get("width") if c.model == "dcgan" else None
     return options

@@ -434,6 +434,8 @@ class _Run:
         rng = dict(backend=self.backend.name, noise=self.trainer.get_rng_state(), data=data_state)
         g_loss = self.trainer.g_loss  # reported again by critic-only steps after a resume
         average = self.trainer.average
+        if average is not None:
+            average.ready()  # the saved average carries statistics measured for its weights
         meta = dict(model=c.model, config=json_roundtrip(dataclasses.asdict(c)), epoch=self.epoch,
                     step=self.step, samples_into_epoch=self.offset,
                     elapsed_seconds=self._seconds(), stopped=stopped, rng=rng,
