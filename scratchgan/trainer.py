@@ -194,21 +194,21 @@ class MovingAverage:
         return self.module
 
     def _measure_statistics(self, norms):
-        # the plain average over fixed noise (momentum None): the same weights always give the
-        # same statistics, and the training's random streams are left alone
+        # the plain average over fixed noise (batch k weighs 1/k into the running values): the
+        # same weights always give the same statistics, and the training's streams are left alone
         G, n, size = self.module, self.STATISTICS_BATCHES, self.STATISTICS_BATCH_SIZE
         owner = B.backend_of(G.parameters()[0].array)
         z = numpy.random.default_rng(0).standard_normal((n * size, self.latent_dim),
                                                         dtype=numpy.float32)
         labels = numpy.arange(n * size) % G.n_classes if getattr(G, "n_classes", 0) else None
         momenta, was_training = [m.momentum for m in norms], G.training
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None
         G.train()
         try:
             with no_grad():
-                for i in range(0, n * size, size):
+                for k, i in enumerate(range(0, n * size, size)):
+                    for m in norms:
+                        m.momentum = 1.0 / (k + 1)  # 1 for the first batch: nothing kept before
+                        m.num_batches_tracked.array[...] = 0
                     batch = [Tensor._wrap(owner.asarray(z[i:i + size]))]
                     if labels is not None:
                         batch.append(owner.asarray(labels[i:i + size]))

@@ -7,6 +7,9 @@ G: Dense(latent -> 7·7·256, no bias) + BatchNorm + LeakyReLU -> Reshape(256, 7
 D: Conv 5x5 stride 2 -> 64 x 14x14 + LeakyReLU + Dropout(0.3)
    -> Conv 5x5 stride 2 -> 128 x 7x7 + LeakyReLU + Dropout(0.3) -> Flatten -> Dense(6272 -> 1)
 
+``build(d_batch_norm=True)`` adds the DCGAN paper's batch norm after D's second convolution (what
+``python -m scratchgan.mnist --model dcgan`` trains: README, "Time and quality").
+
 Keras' padding="same" is padding 2 for a 5x5 kernel; a stride-2 transposed convolution also
 needs output_padding 1 to reach exactly twice its input size. LeakyReLU keeps Keras' default
 slope of 0.3 (PyTorch's DCGAN example uses 0.2). Weights start from the DCGAN paper's N(0, 0.02).

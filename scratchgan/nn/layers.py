@@ -129,19 +129,11 @@ class _BatchNorm(Module):
                                  for n in self.expected_ndims).format(C=self.num_features)
             raise ShapeError(f"{self!r}: expected input {shapes}, got {tuple(x.shape)}")
         use_batch = self.training or not self.track_running_stats
-        momentum = self.momentum
+        y = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                         use_batch, self.momentum, self.eps)
         if self.training and self.track_running_stats:
             self.num_batches_tracked.array += 1
-            if momentum is None:  # as PyTorch: the plain average of every batch seen so far
-                momentum = 1.0 / float(self.num_batches_tracked.array)
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch, momentum, self.eps)
-
-    def reset_running_stats(self):
-        if self.track_running_stats:
-            self.running_mean.array[...] = 0
-            self.running_var.array[...] = 1
-            self.num_batches_tracked.array[...] = 0
+        return y
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
