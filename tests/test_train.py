@@ -422,12 +422,14 @@ def test_a_new_mlp_run_puts_batch_norm_in_g_and_the_flags_change_the_networks():
 
 def test_a_new_dcgan_run_has_width_32_and_width_sets_both_networks():
     c = resolve_config(TrainConfig(model="dcgan"))
-    assert (c.width, c.model_options) == (32, {"width": 32, "dropout": 0.0, "d_batch_norm": True})
+    assert (c.width, c.model_options) == (32, {"width": 32, "dropout": 0.0, "d_batch_norm": True,
+                                               "d_convs": 3})
     G, D = build_models("dcgan", options=resolve_config(
         TrainConfig(model="dcgan", width=8)).model_options)
     assert [p.shape for p in G.parameters() if len(p.shape) == 4] == [
         (32, 16, 5, 5), (16, 8, 5, 5), (8, 1, 5, 5)]
-    assert D.net[0].weight.shape == (8, 1, 5, 5) and D.net[3].weight.shape == (16, 8, 5, 5)
+    assert [p.shape for p in D.parameters() if len(p.shape) == 4] == [
+        (8, 1, 5, 5), (16, 8, 5, 5), (32, 16, 5, 5)]
     # channels given one by one replace the default width
     c = resolve_config(TrainConfig(model="dcgan", model_options=TINY["dcgan"]))
     assert "width" not in c.model_options and c.width is None
@@ -437,10 +439,29 @@ def test_a_new_dcgan_run_normalises_d_unless_told_not_to_or_a_critic():
     def d_layers(**fields):
         c = resolve_config(TrainConfig(model="dcgan", **fields))
         return layer_types(build_models("dcgan", options=c.model_options)[1])
-    assert d_layers().count("BatchNorm") == 1 and d_layers(d_norm="batch").count("BatchNorm") == 1
+    assert d_layers().count("BatchNorm") == 2 and d_layers(d_norm="batch").count("BatchNorm") == 2
     assert "BatchNorm" not in d_layers(d_norm="none")
     assert "BatchNorm" not in d_layers(loss="wgan-gp")  # the penalty is taken per sample
     assert "BatchNorm" not in layer_types(models.build("dcgan")[1])  # the tutorial's D
+
+
+def test_a_new_dcgan_run_halves_the_image_three_times_in_d_unless_told_two():
+    def d_shapes(**fields):
+        c = resolve_config(TrainConfig(model="dcgan", **fields))
+        D = build_models("dcgan", options=c.model_options)[1]
+        return [tuple(p.shape) for p in D.parameters() if len(p.shape) != 1]
+    # PyTorch's layouts: conv (out, in, kh, kw), dense (out, in); the read-out sees 4x4
+    assert d_shapes() == [(32, 1, 5, 5), (64, 32, 5, 5), (128, 64, 5, 5), (1, 128 * 4 * 4)]
+    assert d_shapes(d_convs=2) == [(32, 1, 5, 5), (64, 32, 5, 5), (1, 64 * 7 * 7)]
+    assert d_shapes(loss="wgan-gp", width=4)[-1] == (1, 16 * 4 * 4)  # a critic: no batch norm
+    assert d_shapes(model_options=TINY["dcgan"]) == d_shapes(model_options=dict(
+        TINY["dcgan"], d_convs=2))  # channels given one by one decide the depth
+    assert [tuple(p.shape) for p in models.build("dcgan")[1].parameters() if len(p.shape) != 1
+            ] == [(64, 1, 5, 5), (128, 64, 5, 5), (1, 128 * 7 * 7)]  # the tutorial's D
+    D = models.build("dcgan", d_channels=(2, 3, 4), d_batch_norm=True)[1]
+    assert D(sg.Tensor(numpy.zeros((3, 1, 28, 28), numpy.float32))).shape == (3, 1)
+    with pytest.raises(ValueError, match="are 3 convolutions, not d_convs=2"):
+        models.build("dcgan", d_channels=(2, 3, 4), d_convs=2)
 
 
 @pytest.mark.parametrize("fields, message", [
@@ -452,6 +473,8 @@ def test_a_new_dcgan_run_normalises_d_unless_told_not_to_or_a_critic():
     (dict(g_norm="layer"), "g_norm must be 'batch' or 'none'"),
     (dict(d_dropout=1.0), "d_dropout must be in [0, 1)"),
     (dict(dataset="images", d_dropout=0.2), "--d-dropout: the image-dcgan"),
+    (dict(d_convs=3), "--d-convs: the mlp discriminator has no convolutions"),
+    (dict(model="dcgan", d_convs=4), "d_convs must be 2 (28 -> 7) or 3 (28 -> 4)"),
 ])
 def test_network_flags_that_do_not_fit_are_one_line_errors(fields, message):
     with pytest.raises(ConfigError, match=re.escape(message)):

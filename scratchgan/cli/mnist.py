@@ -30,6 +30,9 @@ def build_parser():
                    "wgan-gp critic; the TensorFlow tutorial's D has none)")
     p.add_argument("--d-dropout", type=float, metavar="P", help="dropout after each of D's "
                    "hidden layers (default 0; the TensorFlow tutorial's dcgan has 0.3)")
+    p.add_argument("--d-convs", type=int, choices=(2, 3), help="dcgan: D's stride-2 "
+                   "convolutions, channels doubling from --width: 3 halve the image down to 4x4 "
+                   "(default, as the DCGAN paper's D), 2 stop at 7x7 (the TensorFlow tutorial's)")
     return p
 
 
