@@ -21,7 +21,7 @@ from scratchgan.losses import LOSSES
 MODEL_DEFAULTS = {
     "mlp": dict(batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=20,
                 ema=0.999),
-    "dcgan": dict(batch_size=64, lr_g=1e-3, lr_d=1e-3, beta1=0.5, beta2=0.999, epochs=10,
+    "dcgan": dict(batch_size=64, lr_g=1e-3, lr_d=1e-3, beta1=0.5, beta2=0.999, epochs=6,
                   ema=0.999),
     "cgan": dict(batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, epochs=20,
                  ema=0.0),
@@ -66,7 +66,7 @@ class TrainConfig:
     channels: int | None = None       # images: 3 (colour, default) or 1 (grey)
     width: int | None = None          # the DCGAN's narrowest layer (images 64, MNIST dcgan 32)
     g_norm: str | None = None         # MNIST mlp, cgan: "batch" or "none" between G's layers
-    d_norm: str | None = None         # MNIST dcgan: "batch" or "none" after D's second conv
+    d_norm: str | None = None         # MNIST dcgan: "batch" or "none" after D's convs but 1st
     d_dropout: float | None = None    # MNIST: dropout after D's hidden layers
     d_convs: int | None = None        # MNIST dcgan: D's stride-2 convolutions, 2 or 3
     flip: bool = False                # images: flip a random half of each batch left to right
