@@ -445,7 +445,7 @@ def test_a_new_dcgan_run_normalises_d_unless_told_not_to_or_a_critic():
     assert "BatchNorm" not in layer_types(models.build("dcgan")[1])  # the tutorial's D
 
 
-def test_a_new_dcgan_run_halves_the_image_three_times_in_d_unless_told_two():
+def test_a_new_dcgan_run_halves_the_image_three_times_in_d_unless_told_two(tmp_path):
     def d_shapes(**fields):
         c = resolve_config(TrainConfig(model="dcgan", **fields))
         D = build_models("dcgan", options=c.model_options)[1]
@@ -462,6 +462,9 @@ def test_a_new_dcgan_run_halves_the_image_three_times_in_d_unless_told_two():
     assert D(sg.Tensor(numpy.zeros((3, 1, 28, 28), numpy.float32))).shape == (3, 1)
     with pytest.raises(ValueError, match="are 3 convolutions, not d_convs=2"):
         models.build("dcgan", d_channels=(2, 3, 4), d_convs=2)
+    # through a run, the same mismatch is a ConfigError (one line from the CLI), not a traceback
+    with pytest.raises(ConfigError, match="do not fit dcgan: .*not d_convs=3"):
+        train(tiny_config(tmp_path, "dcgan", model_options=dict(g_channels=(8, 4, 4)), d_convs=3))
 
 
 @pytest.mark.parametrize("fields, message", [

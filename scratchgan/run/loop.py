@@ -213,7 +213,7 @@ class _Run:
         c = self.config
         try:
             G, D = build_models(c.model, c.latent_dim, c.model_options, seed=c.seed)
-        except TypeError as e:
+        except (TypeError, ValueError) as e:
             raise ConfigError(f"model options {c.model_options} do not fit {c.model}: "
                               f"{e}") from None
         G.to(self.backend), D.to(self.backend)
